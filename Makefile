@@ -1,0 +1,22 @@
+# The psycache extension, built with PGXS.
+#   make && sudo make install     build and install into PostgreSQL
+#   make installcheck             pg_regress against a running server
+EXTENSION = psycache
+MODULE_big = psycache
+OBJS = $(patsubst %.cpp,%.o,$(wildcard extension/*.cpp))
+DATA = $(wildcard extension/psycache--*.sql)
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+
+PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config \
+                 && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
+
+CXX_STD = -std=c++17
+PG_CXXFLAGS = $(CXX_STD) -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# PGXS links with the C compiler, so the C++ runtime must be named.
+SHLIB_LINK += -lstdc++
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The LLVM bitcode (for JIT inlining) is compiled by clang: same language level.
+override BITCODE_CXXFLAGS += $(CXX_STD)

@@ -1,0 +1,171 @@
+#include "statements.hpp"
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "boundary.hpp"
+#include "errors.hpp"
+
+namespace psycache {
+namespace {
+
+constexpr size_t kStatementCount = 5;
+
+struct StatementSpec {
+  int nargs;
+  Oid argtypes[3];
+};
+
+// Parameters of each statement, in the order of enum Statement.
+const StatementSpec kSpecs[kStatementCount] = {
+    {1, {TEXTOID}},                            // get: key
+    {3, {TEXTOID, JSONBOID, TIMESTAMPTZOID}},  // put: key, value, expires_at
+    {1, {TEXTOID}},                            // remove: key
+    {0, {}},                                   // cleanup
+    {0, {}},                                   // flush
+};
+
+// The SQL of statement for the cache table in schema (already quoted). Every function and
+// operator is qualified with pg_catalog, so that nothing resolves through the search_path.
+std::string SqlFor(Statement statement, const std::string& schema) {
+  const std::string table = schema + ".psycache";
+  const std::string live = "c.expires_at OPERATOR(pg_catalog.>) pg_catalog.statement_timestamp()";
+  switch (statement) {
+    case Statement::kGet:
+      return "SELECT c.value, pg_catalog.pg_column_size(c.value) FROM " + table +
+             " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 AND " + live;
+    case Statement::kPut:
+      return "INSERT INTO " + table +
+             " AS c (key, value, expires_at) VALUES ($1, $2, $3)"
+             " ON CONFLICT (key) DO UPDATE"
+             " SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at"
+             " RETURNING pg_catalog.pg_column_size(c.value)";
+    case Statement::kRemove:
+      // An expired entry is deleted too, but only a live one counts as removed.
+      return "DELETE FROM " + table + " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 RETURNING " +
+             live;
+    case Statement::kCleanup:
+      return "DELETE FROM " + table +
+             " AS c WHERE c.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()";
+    case Statement::kFlush:
+      return "DELETE FROM " + table;
+  }
+  throw Error(ERRCODE_INTERNAL_ERROR, "unknown psycache statement");
+}
+
+// The kept plans of one extension schema. They are keyed by the schema's OID, so that the
+// extension can be dropped and created again in another schema, and they remember the quoted
+// name their SQL was written with, in case the schema is renamed.
+struct SchemaPlans {
+  Oid schema;
+  std::string quoted_name;
+  std::array<SPIPlanPtr, kStatementCount> plans{};
+};
+
+// Backend-lifetime cache. A backend serves a single database, so this holds one entry but for
+// the rare DROP/CREATE EXTENSION in another schema.
+std::vector<SchemaPlans> plan_cache;
+
+void FreePlans(SchemaPlans& entry) {
+  for (SPIPlanPtr& plan : entry.plans) {
+    if (plan != nullptr) {
+      SPIPlanPtr doomed = plan;
+      plan = nullptr;
+      PgCall([doomed] { return SPI_freeplan(doomed); });
+    }
+  }
+}
+
+// The plans for the schema of the function being called.
+SchemaPlans& PlansFor(FunctionCallInfo fcinfo) {
+  if (fcinfo->flinfo == nullptr) {
+    throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "psycache functions must be called from SQL");
+  }
+  Oid function = fcinfo->flinfo->fn_oid;
+  Oid schema = PgCall([function] { return get_func_namespace(function); });
+  const char* quoted = PgCall([schema]() -> const char* {
+    char* name = get_namespace_name(schema);
+    return name != nullptr ? quote_identifier(name) : nullptr;
+  });
+  if (quoted == nullptr) {
+    throw Error(ERRCODE_UNDEFINED_SCHEMA, "the schema of the psycache extension does not exist");
+  }
+  for (SchemaPlans& entry : plan_cache) {
+    if (entry.schema != schema) continue;
+    if (entry.quoted_name != quoted) {
+      FreePlans(entry);
+      entry.quoted_name = quoted;
+    }
+    return entry;
+  }
+  plan_cache.push_back(SchemaPlans{schema, quoted});
+  return plan_cache.back();
+}
+
+// Copies datum out of SPI's memory into context. A value stored out of line (TOAST) is fetched
+// now, so that the result holds the value itself rather than a pointer into the table.
+Datum CopyOut(Datum datum, Form_pg_attribute attribute, MemoryContext context) {
+  MemoryContext spi_context = MemoryContextSwitchTo(context);
+  if (attribute->attlen == -1 && VARATT_IS_EXTERNAL(DatumGetPointer(datum))) {
+    datum =
+        PointerGetDatum(detoast_external_attr(reinterpret_cast<varlena*>(DatumGetPointer(datum))));
+  } else {
+    datum = datumCopy(datum, attribute->attbyval, attribute->attlen);
+  }
+  MemoryContextSwitchTo(spi_context);
+  return datum;
+}
+
+// Prepares (once) and runs a statement: plain PostgreSQL calls only, made through PgCall. On an
+// error the SPI connection is left open: the transaction (or subtransaction) abort that follows
+// the re-raised error closes it.
+StatementResult Execute(SPIPlanPtr* plan, const char* sql, const StatementSpec& spec, Datum* args) {
+  MemoryContext caller_context = CurrentMemoryContext;
+  int rc = SPI_connect();
+  if (rc != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+
+  if (*plan == nullptr) {
+    SPIPlanPtr prepared = SPI_prepare(sql, spec.nargs, const_cast<Oid*>(spec.argtypes));
+    if (prepared == nullptr) {
+      elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+    }
+    rc = SPI_keepplan(prepared);
+    if (rc != 0) elog(ERROR, "SPI_keepplan failed: %s", SPI_result_code_string(rc));
+    *plan = prepared;
+  }
+
+  rc = SPI_execute_plan(*plan, args, nullptr, false, 0);
+  if (rc < 0) elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
+
+  StatementResult result{};
+  result.rows = SPI_processed;
+  result.nulls[0] = result.nulls[1] = true;
+  if (SPI_tuptable != nullptr && SPI_processed > 0) {
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    HeapTuple row = SPI_tuptable->vals[0];
+    for (int i = 0; i < desc->natts && i < 2; ++i) {
+      Datum datum = SPI_getbinval(row, desc, i + 1, &result.nulls[i]);
+      if (!result.nulls[i])
+        result.columns[i] = CopyOut(datum, TupleDescAttr(desc, i), caller_context);
+    }
+  }
+
+  rc = SPI_finish();
+  if (rc != SPI_OK_FINISH) elog(ERROR, "SPI_finish failed: %s", SPI_result_code_string(rc));
+  return result;
+}
+
+}  // namespace
+
+StatementResult RunStatement(FunctionCallInfo fcinfo, Statement statement, Datum* args) {
+  const auto index = static_cast<size_t>(statement);
+  SchemaPlans& entry = PlansFor(fcinfo);
+  SPIPlanPtr* plan = &entry.plans[index];
+  const std::string sql = *plan == nullptr ? SqlFor(statement, entry.quoted_name) : std::string();
+  const char* sql_text = sql.c_str();
+  const StatementSpec* spec = &kSpecs[index];
+  return PgCall([plan, sql_text, spec, args] { return Execute(plan, sql_text, *spec, args); });
+}
+
+}  // namespace psycache
