@@ -1,0 +1,360 @@
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cxxabi.h>
+#include <tuple>
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include <psycache/cache.hpp>
+
+#include "error_translation.hpp"
+#include "spans.hpp"
+#include "validation.hpp"
+
+namespace psycache {
+namespace detail {
+namespace {
+
+// One prepared statement: its name on the connection and its SQL.
+struct Statement {
+  std::string name;
+  std::string sql;
+};
+
+// The name is derived from the SQL, so caches of different schemas (or
+// versions) never redefine each other's statements on a shared connection.
+Statement make_statement(std::string_view operation, std::string sql) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (const char c : sql) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  }
+  char hex[17];
+  (void)std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return Statement{"psycache_" + std::string{operation} + "_" + hex, std::move(sql)};
+}
+
+// Whether value holds nothing jsonb cannot store; see describe_unstorable.
+bool storable(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::number_float:
+      return std::isfinite(value.get_ref<const double&>());
+    case nlohmann::json::value_t::string:
+      return value.get_ref<const std::string&>().find('\0') == std::string::npos;
+    case nlohmann::json::value_t::array:
+      for (const auto& element : value) {
+        if (!storable(element)) return false;
+      }
+      return true;
+    case nlohmann::json::value_t::object:
+      for (const auto& [name, element] : value.get_ref<const nlohmann::json::object_t&>()) {
+        if (name.find('\0') != std::string::npos || !storable(element)) return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+// text cut to a length fit for a message.
+std::string shorten(std::string_view text) {
+  constexpr std::size_t kLimit = 160;
+  if (text.size() <= kLimit) return std::string{text};
+  return std::string{text.substr(0, kLimit)} + "...";
+}
+
+// name as a JSON pointer reference token (RFC 6901).
+std::string escape_pointer_token(const std::string& name) {
+  std::string token;
+  for (const char c : name) {
+    if (c == '~') {
+      token += "~0";
+    } else if (c == '/') {
+      token += "~1";
+    } else {
+      token += c;
+    }
+  }
+  return token;
+}
+
+// Where a JSON pointer points, for a message.
+std::string where(const std::string& path) {
+  return path.empty() ? "at the top level" : "at \"" + path + "\"";
+}
+
+// What in value jsonb cannot store and where (a JSON pointer), or "".
+std::string describe_unstorable(const nlohmann::json& value, const std::string& path) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::number_float:
+      if (!std::isfinite(value.get_ref<const double&>())) {
+        return "a non-finite number (NaN or infinity), which JSON cannot represent, " + where(path);
+      }
+      return {};
+    case nlohmann::json::value_t::string:
+      if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+        return "a string with a NUL character (\\u0000), which jsonb cannot store, " + where(path);
+      }
+      return {};
+    case nlohmann::json::value_t::array: {
+      std::size_t index = 0;
+      for (const auto& element : value) {
+        std::string found = describe_unstorable(element, path + "/" + std::to_string(index++));
+        if (!found.empty()) return found;
+      }
+      return {};
+    }
+    case nlohmann::json::value_t::object:
+      for (const auto& [name, element] : value.get_ref<const nlohmann::json::object_t&>()) {
+        if (name.find('\0') != std::string::npos) {
+          return "an object key with a NUL character (\\u0000), which jsonb cannot store, " +
+                 where(path);
+        }
+        std::string found = describe_unstorable(element, path + "/" + escape_pointer_token(name));
+        if (!found.empty()) return found;
+      }
+      return {};
+    default:
+      return {};
+  }
+}
+
+std::string demangle(const std::type_info& type) {
+  int status = 0;
+  const std::unique_ptr<char, decltype(&std::free)> name{
+      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), &std::free};
+  return status == 0 && name ? std::string{name.get()} : std::string{type.name()};
+}
+
+}  // namespace
+
+// What every copy of a PostgresCache shares.
+class CacheCore {
+ public:
+  CacheCore(std::unique_ptr<PoolHandle> pool, CacheOptions options)
+      : pool_(std::move(pool)), options_(std::move(options)) {
+    validate_schema(options_.schema);
+    for (const auto& instrumentation : options_.instrumentations) {
+      if (!instrumentation) {
+        throw InvalidArgument("invalid cache options: an instrumentation is null");
+      }
+    }
+    const std::string schema = quote_identifier(options_.schema);
+    get_ = make_statement(
+        "get", "SELECT value, size FROM " + schema + ".psycache_get($1::pg_catalog.text)");
+    put_ = make_statement("put", "SELECT " + schema +
+                                     ".psycache_put($1::pg_catalog.text, $2::pg_catalog.jsonb, "
+                                     "$3::pg_catalog.interval)");
+    remove_ =
+        make_statement("remove", "SELECT " + schema + ".psycache_remove($1::pg_catalog.text)");
+    cleanup_ = make_statement("cleanup", "SELECT " + schema + ".psycache_cleanup()");
+    flush_ = make_statement("flush", "SELECT " + schema + ".psycache_flush()");
+    stats_ = make_statement("stats", "SELECT entries, expired_entries, total_bytes FROM " + schema +
+                                         ".psycache_stats()");
+  }
+
+  const CacheOptions& options() const noexcept { return options_; }
+  const Statement& get() const noexcept { return get_; }
+  const Statement& put() const noexcept { return put_; }
+  const Statement& remove() const noexcept { return remove_; }
+  const Statement& cleanup() const noexcept { return cleanup_; }
+  const Statement& flush() const noexcept { return flush_; }
+  const Statement& stats() const noexcept { return stats_; }
+
+  // Runs statement with args on a leased connection: one round trip (two the
+  // first time a connection sees the statement: PREPARE, then EXECUTE).
+  template <class... Args>
+  pqxx::row exec(const Statement& statement, Args&&... args) const {
+    struct Call {
+      const Statement& statement;
+      std::tuple<Args&&...> args;
+      pqxx::result result;
+    };
+    Call call{statement, std::forward_as_tuple(std::forward<Args>(args)...), {}};
+    pool_->with_connection(
+        [](pqxx::connection_base& connection, void* context) {
+          Call& pending = *static_cast<Call*>(context);
+          connection.prepare(pending.statement.name, pending.statement.sql);
+          pqxx::nontransaction transaction{connection};
+          pending.result = std::apply(
+              [&](auto&&... params) {
+                return transaction.exec_prepared(pending.statement.name,
+                                                 std::forward<decltype(params)>(params)...);
+              },
+              std::move(pending.args));
+        },
+        &call);
+    return call.result.at(0);
+  }
+
+  // Rethrows the exception being handled as a psycache error, after telling
+  // the spans.
+  [[noreturn]] void fail(Spans* spans, std::string_view operation,
+                         const std::string_view* key = nullptr) const {
+    try {
+      rethrow_translated(Operation{.name = operation, .key = key, .schema = options_.schema});
+    } catch (const Error& error) {
+      if (spans != nullptr) spans->record([&](CacheSpan& span) { span.record_error(error); });
+      throw;
+    }
+  }
+
+ private:
+  std::unique_ptr<PoolHandle> pool_;
+  CacheOptions options_;
+  Statement get_, put_, remove_, cleanup_, flush_, stats_;
+};
+
+void throw_conversion_error(std::string_view key, const std::type_info& type, bool from_json,
+                            const char* reason) {
+  if (from_json) {
+    throw ConversionError("the value stored under key " + quote_for_message(key) +
+                          " does not convert to " + demangle(type) + ": " + reason);
+  }
+  throw ConversionError("the value of type " + demangle(type) + " for key " +
+                        quote_for_message(key) + " does not convert to JSON: " + reason);
+}
+
+void throw_bad_interval(const char* problem) {
+  throw InvalidArgument(std::string{"invalid cleanup interval: it "} + problem);
+}
+
+}  // namespace detail
+
+using detail::CacheCore;
+using detail::Spans;
+
+PostgresCache::PostgresCache(std::unique_ptr<detail::PoolHandle> pool, CacheOptions options)
+    : core_(std::make_shared<const CacheCore>(std::move(pool), std::move(options))) {}
+
+void PostgresCache::throw_null_pool() {
+  throw InvalidArgument("invalid pool: the shared_ptr is null");
+}
+
+const CacheOptions& PostgresCache::options() const noexcept { return core_->options(); }
+
+std::optional<nlohmann::json> PostgresCache::get_raw(std::string_view key,
+                                                     std::string_view span_name) {
+  const CacheCore& core = *core_;
+  Spans spans{core.options().instrumentations,
+              [&](CacheInstrumentation& i) { return i.start_cache_get_span(key, span_name); }};
+  try {
+    detail::validate_key(key);
+    const pqxx::row row = core.exec(core.get(), std::string{key});
+    const pqxx::field value = row[0];
+    if (value.is_null()) {
+      spans.record([](CacheSpan& span) { span.record_cache_miss(); });
+      return std::nullopt;
+    }
+    std::optional<nlohmann::json> json;
+    try {
+      json.emplace(nlohmann::json::parse(value.c_str(), value.c_str() + value.size()));
+    } catch (const nlohmann::json::exception& e) {
+      // Valid JSON that nlohmann_json cannot hold, e.g. a number past the
+      // range of double that another client stored.
+      throw ConversionError("the value stored under key " + detail::quote_for_message(key) +
+                            " cannot be read into nlohmann::json: " + detail::shorten(e.what()));
+    }
+    const auto size = row[1].as<std::size_t>();
+    spans.record([&](CacheSpan& span) { span.record_cache_hit(size); });
+    return json;
+  } catch (...) {
+    core.fail(&spans, "get", &key);
+  }
+}
+
+void PostgresCache::put_raw(std::string_view key, const nlohmann::json& value, Ttl ttl,
+                            std::string_view span_name) {
+  const CacheCore& core = *core_;
+  Spans spans{core.options().instrumentations,
+              [&](CacheInstrumentation& i) { return i.start_cache_put_span(key, span_name); }};
+  try {
+    detail::validate_key(key);
+    if (!detail::storable(value)) {
+      throw InvalidArgument("invalid value for key " + detail::quote_for_message(key) +
+                            ": it contains " + detail::describe_unstorable(value, ""));
+    }
+    std::string text;
+    try {
+      text = value.dump();
+    } catch (const nlohmann::json::exception& e) {
+      throw InvalidArgument("invalid value for key " + detail::quote_for_message(key) + ": " +
+                            e.what());
+    }
+    const std::size_t limit = core.options().max_value_bytes;
+    if (limit != 0 && text.size() > limit) {
+      throw InvalidArgument("invalid value for key " + detail::quote_for_message(key) + ": it is " +
+                            std::to_string(text.size()) +
+                            " bytes as JSON text, more than CacheOptions::max_value_bytes (" +
+                            std::to_string(limit) + ")");
+    }
+    const pqxx::row row =
+        core.exec(core.put(), std::string{key}, std::move(text), ttl.to_interval());
+    const auto size = row[0].as<std::size_t>();
+    spans.record([&](CacheSpan& span) { span.record_put(size); });
+  } catch (...) {
+    core.fail(&spans, "put", &key);
+  }
+}
+
+bool PostgresCache::remove(std::string_view key) {
+  const CacheCore& core = *core_;
+  Spans spans{core.options().instrumentations,
+              [&](CacheInstrumentation& i) { return i.start_cache_remove_span(key); }};
+  try {
+    detail::validate_key(key);
+    const bool removed = core.exec(core.remove(), std::string{key})[0].as<bool>();
+    spans.record([](CacheSpan& span) { span.record_removed(); });
+    return removed;
+  } catch (...) {
+    core.fail(&spans, "remove", &key);
+  }
+}
+
+std::int64_t PostgresCache::cleanup_expired() {
+  const CacheCore& core = *core_;
+  Spans spans{core.options().instrumentations,
+              [](CacheInstrumentation& i) { return i.start_cache_cleanup_span(); }};
+  try {
+    const auto deleted = core.exec(core.cleanup())[0].as<std::int64_t>();
+    spans.record([&](CacheSpan& span) { span.record_cleanup(deleted); });
+    return deleted;
+  } catch (...) {
+    core.fail(&spans, "cleanup_expired");
+  }
+}
+
+std::int64_t PostgresCache::flush() {
+  const CacheCore& core = *core_;
+  Spans spans{core.options().instrumentations,
+              [](CacheInstrumentation& i) { return i.start_cache_flush_span(); }};
+  try {
+    const auto deleted = core.exec(core.flush())[0].as<std::int64_t>();
+    spans.record([&](CacheSpan& span) { span.record_flush(deleted); });
+    return deleted;
+  } catch (...) {
+    core.fail(&spans, "flush");
+  }
+}
+
+CacheStats PostgresCache::stats() {
+  const CacheCore& core = *core_;
+  try {
+    const pqxx::row row = core.exec(core.stats());
+    return CacheStats{.entries = row[0].as<std::int64_t>(),
+                      .expired_entries = row[1].as<std::int64_t>(),
+                      .total_bytes = row[2].as<std::int64_t>()};
+  } catch (...) {
+    core.fail(nullptr, "stats");
+  }
+}
+
+CleanupService PostgresCache::start_cleanup(std::chrono::nanoseconds interval,
+                                            CleanupErrorHandler on_error) {
+  return CleanupService{[cache = *this]() mutable { cache.cleanup_expired(); }, interval,
+                        std::move(on_error)};
+}
+
+}  // namespace psycache

@@ -1,0 +1,118 @@
+#include "error_translation.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/except>
+
+#include <psycache/errors.hpp>
+
+#include "validation.hpp"
+
+namespace psycache::detail {
+namespace {
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+std::string describe(const Operation& operation) {
+  std::string description{operation.name};
+  if (operation.key != nullptr) description += " of key " + quote_for_message(*operation.key);
+  return description;
+}
+
+// SQLSTATEs that mean the connection is gone or cannot be had.
+bool is_connection_state(std::string_view state) {
+  return starts_with(state, "08") || state == "57P01" || state == "57P02" || state == "57P03" ||
+         state == "53300";
+}
+
+// SQLSTATEs that mean an argument was refused: data exceptions (22: a TTL
+// past the last timestamp, a string jsonb cannot hold...) and program limits
+// (54: a key too long for the server).
+bool is_invalid_argument_state(std::string_view state) {
+  return starts_with(state, "22") || starts_with(state, "54");
+}
+
+// SQLSTATEs that mean the extension's functions were not found.
+bool is_missing_extension_state(std::string_view state) {
+  return state == "3F000" || state == "42883" || state == "42P01";
+}
+
+[[noreturn]] void throw_sql_error(const pqxx::sql_error& error, const Operation& operation) {
+  const std::string& state = error.sqlstate();
+  std::string message = describe(operation) + " failed: " + tidy_server_message(error.what());
+  if (!state.empty()) message += " (SQLSTATE " + state + ")";
+  if (is_connection_state(state)) throw ConnectionError(message, state);
+  if (is_invalid_argument_state(state)) throw InvalidArgument(message, state);
+  if (is_missing_extension_state(state) && !operation.schema.empty()) {
+    message += "; is the psycache extension installed in schema " +
+               quote_for_message(operation.schema) +
+               "? Set CacheOptions::schema to the schema it was created in, or create it there "
+               "with psycache::init_db or CREATE EXTENSION psycache SCHEMA " +
+               quote_identifier(operation.schema);
+  }
+  if (state == "42501") {
+    message +=
+        "; the role needs EXECUTE on the psycache functions (granted to the extension's owner; "
+        "see README, \"Privileges\")";
+  }
+  throw ServerError(message, state);
+}
+
+}  // namespace
+
+std::string tidy_server_message(std::string_view message) {
+  std::string tidy;
+  bool echo = false;  // inside a block that echoes SQL (LINE with its caret, CONTEXT)
+  while (!message.empty()) {
+    const std::size_t end = message.find('\n');
+    std::string_view line = message.substr(0, end);
+    message = end == std::string_view::npos ? std::string_view{} : message.substr(end + 1);
+    for (const std::string_view severity : {"ERROR:  ", "FATAL:  ", "PANIC:  "}) {
+      if (starts_with(line, severity)) line.remove_prefix(severity.size());
+    }
+    if (starts_with(line, "DETAIL:  ") || starts_with(line, "HINT:  ")) {
+      line.remove_prefix(line.find(':') + 3);
+      echo = false;
+    } else if (starts_with(line, "LINE ") || starts_with(line, "CONTEXT:  ") ||
+               starts_with(line, "QUERY:  ")) {
+      echo = true;
+    }
+    if (echo) continue;
+    const std::size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos) continue;
+    line.remove_prefix(first);
+    while (line.back() == ' ' || line.back() == '\r') line.remove_suffix(1);
+    if (!tidy.empty()) {
+      const char last = tidy.back();
+      tidy += (last == '.' || last == '?' || last == '!') ? " " : ". ";
+    }
+    tidy.append(line);
+  }
+  return tidy;
+}
+
+void rethrow_translated(const Operation& operation) {
+  try {
+    throw;
+  } catch (const Error&) {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    throw ConnectionError(describe(operation) + " failed: " +
+                          (operation.connecting ? "" : "the connection to the server broke: ") +
+                          tidy_server_message(e.what()));
+  } catch (const pqxx::sql_error& e) {
+    throw_sql_error(e, operation);
+  } catch (const pqxx::in_doubt_error& e) {
+    throw ConnectionError(describe(operation) +
+                          " failed: the connection broke; the outcome is unknown: " + e.what());
+  } catch (const pqxx::usage_error& e) {
+    throw Error(describe(operation) + " failed: the connection cannot be used now: " + e.what());
+  } catch (const pqxx::pqxx_exception& e) {
+    throw Error(describe(operation) + " failed: " + e.base().what());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(describe(operation) + " failed: unexpected JSON from the server: " + e.what());
+  }
+}
+
+}  // namespace psycache::detail

@@ -1,0 +1,109 @@
+#include <pqxx/except>
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include <psycache/errors.hpp>
+#include <psycache/init_db.hpp>
+
+#include "error_translation.hpp"
+#include "init_db_internal.hpp"
+#include "validation.hpp"
+
+namespace psycache {
+namespace detail {
+namespace {
+
+constexpr std::string_view kInstallAdvice =
+    "install it on the server host: run `make && sudo make install` in the psycache source tree "
+    "(set PG_CONFIG=/path/to/pg_config to pick the PostgreSQL installation), or install your "
+    "distribution's psycache package; then run init_db again";
+
+std::string quote_literal(std::string_view text) {
+  std::string quoted = "'";
+  for (const char c : text) {
+    if (c == '\'') quoted += '\'';
+    quoted += c;
+  }
+  quoted += '\'';
+  return quoted;
+}
+
+[[noreturn]] void throw_not_available(const pqxx::sql_error& error, std::string_view extension) {
+  throw ServerError("init_db failed: the " + std::string{extension} +
+                        " extension is not installed on the PostgreSQL server (" +
+                        tidy_server_message(error.what()) + "); " + std::string{kInstallAdvice} +
+                        " (SQLSTATE " + error.sqlstate() + ")",
+                    error.sqlstate());
+}
+
+[[noreturn]] void throw_no_schema(const pqxx::sql_error& error, std::string_view schema) {
+  throw ServerError("init_db failed: " + tidy_server_message(error.what()) +
+                        "; create it first (CREATE SCHEMA " + quote_identifier(schema) +
+                        ") or choose an existing schema (SQLSTATE " + error.sqlstate() + ")",
+                    error.sqlstate());
+}
+
+// name as it reads best in SQL: bare when it is a plain lower-case name.
+std::string sql_name(std::string_view name) {
+  const bool plain =
+      !name.empty() && (name[0] < '0' || name[0] > '9') &&
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string_view::npos;
+  return plain ? std::string{name} : quote_identifier(name);
+}
+
+}  // namespace
+
+std::string create_extension_sql(std::string_view extension, const InitOptions& options) {
+  std::string sql = "CREATE EXTENSION IF NOT EXISTS " + sql_name(extension);
+  if (options.schema) {
+    validate_schema(*options.schema);
+    sql += " SCHEMA " + quote_identifier(*options.schema);
+  }
+  return sql + ";";
+}
+
+std::string create_extension(pqxx::connection_base& connection, std::string_view extension,
+                             const InitOptions& options) {
+  const std::string create = create_extension_sql(extension, options);
+  std::string installed_in;
+  try {
+    pqxx::nontransaction transaction{connection};
+    // One round trip: create, then ask where it lives (it may have existed).
+    const pqxx::result result =
+        transaction.exec(create +
+                         "\nSELECT n.nspname FROM pg_catalog.pg_extension AS e"
+                         " JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace"
+                         " WHERE e.extname = " +
+                         quote_literal(extension));
+    installed_in = result.at(0)[0].as<std::string>();
+  } catch (const pqxx::sql_error& error) {
+    if (error.sqlstate() == "0A000" || error.sqlstate() == "58P01") {
+      throw_not_available(error, extension);
+    }
+    if (error.sqlstate() == "3F000" && options.schema) throw_no_schema(error, *options.schema);
+    rethrow_translated(Operation{.name = "init_db"});
+  } catch (...) {
+    rethrow_translated(Operation{.name = "init_db"});
+  }
+  if (options.schema && installed_in != *options.schema) {
+    throw InvalidArgument(
+        "init_db failed: " + std::string{extension} + " is already installed in schema " +
+        quote_for_message(installed_in) + ", not in " + quote_for_message(*options.schema) +
+        "; a database holds one psycache: use schema " + quote_for_message(installed_in) +
+        " (CacheOptions::schema), or DROP EXTENSION " + std::string{extension} +
+        " first to move it (which deletes the cached entries)");
+  }
+  return installed_in;
+}
+
+}  // namespace detail
+
+std::string init_db_sql(const InitOptions& options) {
+  return detail::create_extension_sql("psycache", options);
+}
+
+std::string init_db(pqxx::connection_base& connection, const InitOptions& options) {
+  return detail::create_extension(connection, "psycache", options);
+}
+
+}  // namespace psycache

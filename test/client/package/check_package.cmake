@@ -1,0 +1,51 @@
+# Installs the build tree into a scratch prefix, then builds a consumer with
+# find_package(psycache) and another with pkg-config, and runs both.
+#   cmake -DBUILD_DIR=... -DWORK_DIR=... -DCONSUMER_DIR=... -DCXX=... -DGENERATOR=...
+#         [-DSANITIZE=ON] -P check_package.cmake
+set(prefix "${WORK_DIR}/prefix")
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "failed (${result}): ${ARGN}\n${out}")
+  endif()
+  set(last_output "${out}" PARENT_SCOPE)
+endfunction()
+
+set(expected "CREATE EXTENSION IF NOT EXISTS psycache SCHEMA \"app_cache\";")
+set(sanitize_flags "")
+if(SANITIZE)
+  set(sanitize_flags "-fsanitize=address,undefined")
+endif()
+
+run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
+
+# CMake: find_package(psycache CONFIG).
+run(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/cmake-build" -G "${GENERATOR}"
+    "-DCMAKE_PREFIX_PATH=${prefix}" "-DCMAKE_CXX_COMPILER=${CXX}"
+    "-DCMAKE_CXX_FLAGS=${sanitize_flags}" "-DCMAKE_EXE_LINKER_FLAGS=${sanitize_flags}")
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/cmake-build")
+run("${WORK_DIR}/cmake-build/consumer")
+string(STRIP "${last_output}" output)
+if(NOT output STREQUAL expected)
+  message(FATAL_ERROR "the CMake consumer printed: ${output}")
+endif()
+
+# pkg-config: the flags psycache.pc gives.
+file(GLOB pc_files "${prefix}/*/pkgconfig/psycache.pc" "${prefix}/*/*/pkgconfig/psycache.pc")
+list(GET pc_files 0 pc_file)
+get_filename_component(pc_dir "${pc_file}" DIRECTORY)
+set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+run(pkg-config --cflags --libs psycache)
+string(STRIP "${last_output}" flags)
+separate_arguments(flags UNIX_COMMAND "${flags}")
+run("${CXX}" -std=c++20 ${sanitize_flags} "${CONSUMER_DIR}/consumer.cpp" -o "${WORK_DIR}/pc-consumer"
+    ${flags})
+run("${WORK_DIR}/pc-consumer")
+string(STRIP "${last_output}" output)
+if(NOT output STREQUAL expected)
+  message(FATAL_ERROR "the pkg-config consumer printed: ${output}")
+endif()
+message(STATUS "psycache's CMake package and pkg-config file work")

@@ -1,0 +1,70 @@
+#include "support/test_db.hpp"
+
+#include <cstdlib>
+#include <random>
+#include <stdexcept>
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+namespace psycache::test {
+namespace {
+
+std::string required_env(const char* name, const char* purpose) {
+  const char* value = std::getenv(name);  // NOLINT(concurrency-mt-unsafe): read once
+  if (value == nullptr || *value == '\0') {
+    throw std::runtime_error(std::string{name} + " is not set; it names " + purpose +
+                             ". Start a cluster with `./run up` and eval the lines it prints.");
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string dsn() {
+  return required_env("PSYCACHE_TEST_DSN",
+                      "the database the client tests use (libpq connection string)");
+}
+
+std::unique_ptr<pqxx::connection> connect() { return std::make_unique<pqxx::connection>(dsn()); }
+
+void reset_extension(const std::string& schema) {
+  const auto connection = connect();
+  pqxx::nontransaction transaction{*connection};
+  transaction.exec(
+      "DROP EXTENSION IF EXISTS psycache CASCADE;"
+      "DROP SCHEMA IF EXISTS cache_a CASCADE;"
+      "DROP SCHEMA IF EXISTS cache_b CASCADE;"
+      "DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;");
+  if (schema != "public") {
+    transaction.exec("CREATE SCHEMA " + transaction.quote_name(schema));
+  }
+  transaction.exec("CREATE EXTENSION psycache SCHEMA " + transaction.quote_name(schema));
+}
+
+std::optional<std::string> query_value(const std::string& sql) {
+  const auto connection = connect();
+  pqxx::nontransaction transaction{*connection};
+  const pqxx::result result = transaction.exec(sql);
+  if (result.empty() || result[0][0].is_null()) return std::nullopt;
+  return result[0][0].as<std::string>();
+}
+
+std::string unique_key(std::string_view prefix) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  return std::string{prefix} + ":" + std::to_string(random());
+}
+
+void pg_ctl(const std::string& action) {
+  const std::string command =
+      required_env("PSYCACHE_TEST_PG_CTL", "a pg_ctl command line for the test cluster") + " " +
+      action + " >/dev/null";
+  // The test's own cluster, with a command line from the test's environment.
+  if (std::system(command.c_str()) != 0) {  // NOLINT(cert-env33-c,concurrency-mt-unsafe)
+    throw std::runtime_error("pg_ctl failed: " + command);
+  }
+}
+
+void restart_server() { pg_ctl("restart -m fast -w"); }
+
+}  // namespace psycache::test

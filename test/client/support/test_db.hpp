@@ -1,0 +1,37 @@
+// What the suites share: the test database, fresh keys, a server restart.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <pqxx/connection>
+
+namespace psycache::test {
+
+// PSYCACHE_TEST_DSN; throws (failing the test) when it is not set.
+std::string dsn();
+
+// A new connection to the test database.
+std::unique_ptr<pqxx::connection> connect();
+
+// Drops psycache and the scratch schemas the suites use, then creates
+// psycache in schema (the default: public), so each test starts empty.
+void reset_extension(const std::string& schema = "public");
+
+// Runs sql on a new connection; returns the first column of the first row
+// as text, or nullopt for NULL or no rows.
+std::optional<std::string> query_value(const std::string& sql);
+
+// A key no other test uses: prefix and a random suffix.
+std::string unique_key(std::string_view prefix = "key");
+
+// Runs PSYCACHE_TEST_PG_CTL with action (e.g. "stop -m fast -w"); throws if
+// it fails.
+void pg_ctl(const std::string& action);
+
+// Restarts the server: pg_ctl("restart -m fast -w").
+void restart_server();
+
+}  // namespace psycache::test

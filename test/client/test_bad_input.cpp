@@ -1,0 +1,206 @@
+// Bad input: a clear error, nothing lost, the cache still usable.
+#include <arpa/inet.h>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <psycache/psycache.hpp>
+
+#include "support/test_db.hpp"
+
+using namespace std::chrono_literals;
+using namespace std::string_literals;
+using Catch::Matchers::Contains;
+using nlohmann::json;
+using psycache::InvalidArgument;
+using psycache::test::unique_key;
+
+namespace {
+
+struct Fixture {
+  Fixture() {
+    psycache::test::reset_extension();
+    cache.put_raw(kept_key, kept_value, 3600);
+  }
+
+  // The cache works and what was stored before is still there.
+  void check_unharmed() {
+    CHECK(cache.get_raw(kept_key) == kept_value);
+    const std::string key = unique_key();
+    cache.put_raw(key, json{{"after", true}}, 60);
+    CHECK(cache.get_raw(key) == json{{"after", true}});
+  }
+
+  psycache::ConnectionPool pool{psycache::test::dsn(), {.max_size = 2}};
+  psycache::PostgresCache cache{pool, {.max_value_bytes = 1000}};
+  const std::string kept_key = "kept";
+  const json kept_value = json{{"kept", true}};
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "A key longer than 2048 bytes is refused") {
+  const std::string key(2049, 'k');
+  CHECK_THROWS_WITH(cache.put_raw(key, json{}, 60),
+                    Contains("invalid key") && Contains("2049 bytes long") && Contains("2048"));
+  CHECK_THROWS_AS(cache.get_raw(key), InvalidArgument);
+  CHECK_THROWS_AS(cache.remove(key), InvalidArgument);
+  // 2048 bytes of multi-byte characters are fine, one more byte is not.
+  std::string euros;
+  for (int i = 0; i < 682; ++i) euros += "\xe2\x82\xac";  // 2046 bytes
+  cache.put_raw(euros + "ab", json{{"len", 2048}}, 60);
+  CHECK(cache.get_raw(euros + "ab") == json{{"len", 2048}});
+  CHECK_THROWS_AS(cache.put_raw(euros + "abc", json{}, 60), InvalidArgument);
+  check_unharmed();
+}
+
+TEST_CASE_METHOD(Fixture, "A key with a NUL byte is refused") {
+  CHECK_THROWS_WITH(cache.put_raw("kept\0evil"s, json{}, 60),
+                    Contains("NUL byte at offset 4") && Contains(R"("kept\x00evil")"));
+  CHECK_THROWS_AS(cache.get_raw("\0"s), InvalidArgument);
+  CHECK_THROWS_AS(cache.remove("kept\0"s), InvalidArgument);
+  check_unharmed();
+}
+
+TEST_CASE_METHOD(Fixture, "A key that is not valid UTF-8 is refused") {
+  CHECK_THROWS_WITH(cache.put_raw("caf\xe9", json{}, 60),
+                    Contains("not valid UTF-8") && Contains("offset 3"));
+  CHECK_THROWS_AS(cache.get_raw("\xed\xa0\x80"), InvalidArgument);  // a surrogate
+  CHECK_THROWS_AS(cache.remove("\xc0\xaf"), InvalidArgument);       // overlong
+  check_unharmed();
+}
+
+TEST_CASE_METHOD(Fixture, "A non-finite or overflowing TTL is refused") {
+  const auto nan = std::chrono::duration<double>{std::numeric_limits<double>::quiet_NaN()};
+  const auto inf = std::chrono::duration<double>{std::numeric_limits<double>::infinity()};
+  CHECK_THROWS_WITH(cache.put_raw(kept_key, json{{"lost", true}}, nan), Contains("NaN"));
+  CHECK_THROWS_WITH(cache.put_raw(kept_key, json{{"lost", true}}, inf), Contains("infinite"));
+  CHECK_THROWS_WITH(cache.put_raw(kept_key, json{{"lost", true}}, std::chrono::hours::max()),
+                    Contains("out of range"));
+  CHECK_THROWS_AS(cache.put_raw(kept_key, json{{"lost", true}}, std::chrono::seconds::min()),
+                  InvalidArgument);
+  check_unharmed();
+}
+
+TEST_CASE_METHOD(Fixture, "A TTL past the server's timestamp range is refused by the server") {
+  // Fits in 64-bit microseconds, but now + 292,270 years is past the year
+  // 294276, and now - 292,270 years before 4713 BC.
+  for (const std::chrono::years ttl : {std::chrono::years{292'270}, std::chrono::years{-292'270}}) {
+    try {
+      cache.put_raw(kept_key, json{{"lost", true}}, ttl);
+      FAIL("no error");
+    } catch (const InvalidArgument& e) {
+      CHECK(e.sqlstate().starts_with("22"));
+      CHECK_THAT(e.what(), Contains("put of key \"kept\"") && Contains("out of range"));
+    }
+  }
+  check_unharmed();
+  // Long but in range is fine.
+  cache.put_raw("long", json{{"long", true}}, std::chrono::years{10'000});
+  CHECK(cache.get_raw("long") == json{{"long", true}});
+}
+
+TEST_CASE_METHOD(Fixture, "A value at max_value_bytes is stored, one byte more is refused") {
+  // {"s":"..."} is 8 bytes of JSON around the string.
+  const json at_limit = json{{"s", std::string(1000 - 8, 'v')}};
+  REQUIRE(at_limit.dump().size() == 1000);
+  cache.put_raw("big", at_limit, 60);
+  CHECK(cache.get_raw("big") == at_limit);
+  const json over_limit = json{{"s", std::string(1000 - 7, 'v')}};
+  CHECK_THROWS_WITH(cache.put_raw("big", over_limit, 60),
+                    Contains("1001 bytes as JSON text") && Contains("max_value_bytes (1000)"));
+  CHECK(cache.get_raw("big") == at_limit);  // the old value is kept
+  check_unharmed();
+}
+
+TEST_CASE("The default limit is 16 MiB, and values near it round trip") {
+  psycache::test::reset_extension();
+  psycache::ConnectionPool pool{psycache::test::dsn()};
+  psycache::PostgresCache cache{pool};
+  REQUIRE(cache.options().max_value_bytes == std::size_t{16} * 1024 * 1024);
+  const std::size_t limit = cache.options().max_value_bytes;
+  const json at_limit = json{{"s", std::string(limit - 8, 'v')}};
+  cache.put_raw("big", at_limit, 60);
+  CHECK(cache.get_raw("big") == at_limit);
+  CHECK_THROWS_AS(cache.put_raw("big", json{{"s", std::string(limit - 7, 'v')}}, 60),
+                  InvalidArgument);
+  // 0 lifts the client's limit.
+  psycache::PostgresCache unlimited{pool, {.max_value_bytes = 0}};
+  const json larger = json{{"s", std::string(limit + 1000, 'w')}};
+  unlimited.put_raw("bigger", larger, 60);
+  CHECK(unlimited.get_raw("bigger") == larger);
+}
+
+TEST_CASE_METHOD(Fixture, "A value jsonb cannot hold is refused, naming where") {
+  CHECK_THROWS_WITH(cache.put_raw("v", json{{"a", json::array({1, std::nan("")})}}, 60),
+                    Contains("non-finite number") && Contains("at \"/a/1\""));
+  CHECK_THROWS_WITH(cache.put_raw("v", json(std::numeric_limits<double>::infinity()), 60),
+                    Contains("non-finite") && Contains("top level"));
+  CHECK_THROWS_WITH(cache.put_raw("v", json{{"a/b", "nul\0inside"s}}, 60),
+                    Contains("NUL character") && Contains("at \"/a~1b\""));
+  CHECK_THROWS_WITH(cache.put_raw("v", json{{"key\0"s, 1}}, 60), Contains("object key"));
+  CHECK_THROWS_WITH(cache.put_raw("v", json{{"s", "caf\xe9"}}, 60),
+                    Contains("invalid value for key \"v\"") && Contains("UTF-8"));
+  check_unharmed();
+}
+
+TEST_CASE("An unreachable server is a ConnectionError within the connect timeout") {
+  for (const char* dsn : {"host=127.0.0.1 port=1", "postgresql://127.0.0.1:9/postgres"}) {
+    psycache::ConnectionPool pool{dsn, {.connect_timeout = 2s}};
+    psycache::PostgresCache cache{pool};
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      (void)cache.get_raw("k");
+      FAIL("no error");
+    } catch (const psycache::ConnectionError& e) {
+      CHECK_THAT(e.what(), Contains("connecting to the server failed") && Contains("127.0.0.1"));
+    }
+    CHECK(std::chrono::steady_clock::now() - start < 5s);
+    CHECK(pool.size() == 0);
+  }
+}
+
+TEST_CASE("A server that never answers is a ConnectionError after the connect timeout") {
+  // A socket that listens but never speaks: the kernel accepts the TCP
+  // connection, and libpq waits for a reply that does not come.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), length) == 0);
+  REQUIRE(::listen(listener, 16) == 0);
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+
+  psycache::ConnectionPool pool{"host=127.0.0.1 port=" + port, {.connect_timeout = 2s}};
+  psycache::PostgresCache cache{pool};
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(cache.put_raw("k", json{}, 60), Contains("timeout"));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(waited >= 1s);
+  CHECK(waited < 6s);
+  ::close(listener);
+}
+
+TEST_CASE("A DSN that does not parse is refused when the pool is made") {
+  CHECK_THROWS_WITH(psycache::ConnectionPool{"host=127.0.0.1 port"},
+                    Contains("invalid DSN") && Contains("port"));
+  CHECK_THROWS_WITH(psycache::ConnectionPool{"colour=blue"}, Contains("invalid DSN"));
+  CHECK_THROWS_WITH(psycache::ConnectionPool{"postgresql://db/app?colour=blue"},
+                    Contains("invalid DSN") && Contains("colour"));
+  CHECK_THROWS_AS((psycache::ConnectionPool{"", {.max_size = 0}}), InvalidArgument);
+}
+
+TEST_CASE("Wrong credentials are a ConnectionError with the server's reason") {
+  psycache::ConnectionPool pool{psycache::test::dsn() + " user=no_such_role"};
+  psycache::PostgresCache cache{pool};
+  CHECK_THROWS_WITH(cache.get_raw("k"), Contains("no_such_role"));
+}
