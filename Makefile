@@ -20,3 +20,6 @@ include $(PGXS)
 
 # The LLVM bitcode (for JIT inlining) is compiled by clang: same language level.
 override BITCODE_CXXFLAGS += $(CXX_STD)
+
+# PGXS tracks no header dependencies: every object depends on every header.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard extension/*.hpp)

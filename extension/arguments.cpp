@@ -58,4 +58,17 @@ TimestampTz ExpiryArgument(FunctionCallInfo fcinfo, int argno) {
                   "with time zone.");
 }
 
+int32 BatchSizeArgument(FunctionCallInfo fcinfo, int argno) {
+  const char* hint =
+      "Pass how many rows to delete per batch, for example 10000, or call psycache_cleanup() "
+      "without an argument.";
+  RefuseNull(fcinfo, argno, "batch size", hint);
+  int32 batch_size = PG_GETARG_INT32(argno);
+  if (batch_size < 1) {
+    throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "psycache batch size must be at least 1",
+                "The batch size is " + std::to_string(batch_size) + ".", hint);
+  }
+  return batch_size;
+}
+
 }  // namespace psycache

@@ -20,4 +20,7 @@ Datum ValueArgument(FunctionCallInfo fcinfo, int argno);
 // computes. A NULL ttl, or one that puts the expiry outside timestamptz, is refused.
 TimestampTz ExpiryArgument(FunctionCallInfo fcinfo, int argno);
 
+// Argument argno as the batch size of a cleanup: not NULL, at least 1.
+int32 BatchSizeArgument(FunctionCallInfo fcinfo, int argno);
+
 }  // namespace psycache

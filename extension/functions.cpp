@@ -6,17 +6,19 @@
 
 #include "arguments.hpp"
 #include "boundary.hpp"
+#include "cleanup_runs.hpp"
+#include "cron.hpp"
 #include "errors.hpp"
 #include "statements.hpp"
 
 namespace psycache {
 namespace {
 
-// The (value, size) record of psycache_get, built in the caller's memory context.
-Datum GetRecord(FunctionCallInfo fcinfo, Datum* columns, bool* nulls) {
+// The record a function returns (its OUT columns), built in the caller's memory context.
+Datum ResultRecord(FunctionCallInfo fcinfo, Datum* columns, bool* nulls) {
   TupleDesc desc;
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-    elog(ERROR, "psycache_get must return a record");
+    elog(ERROR, "a psycache function that returns a record was declared otherwise");
   }
   desc = BlessTupleDesc(desc);
   return HeapTupleGetDatum(heap_form_tuple(desc, columns, nulls));
@@ -29,7 +31,7 @@ Datum Get(FunctionCallInfo fcinfo) {
   bool miss[2] = {true, true};
   bool* nulls = found.rows > 0 ? found.nulls : miss;
   Datum* columns = found.columns;
-  return PgCall([fcinfo, columns, nulls] { return GetRecord(fcinfo, columns, nulls); });
+  return PgCall([fcinfo, columns, nulls] { return ResultRecord(fcinfo, columns, nulls); });
 }
 
 // psycache_put(key, value, ttl) -> the stored size of value, in bytes.
@@ -53,14 +55,59 @@ Datum Remove(FunctionCallInfo fcinfo) {
   return BoolGetDatum(live);
 }
 
-// psycache_cleanup() -> how many expired entries were deleted.
+// psycache_cleanup(batch_size) -> how many expired entries were deleted, batch_size at a time.
+// The batches share the caller's transaction; each one skips rows that a writer has locked.
 Datum Cleanup(FunctionCallInfo fcinfo) {
-  return Int64GetDatum(static_cast<int64>(RunStatement(fcinfo, Statement::kCleanup, nullptr).rows));
+  int32 batch_size = BatchSizeArgument(fcinfo, 0);
+  int64 total = 0;
+  Datum args[] = {Int32GetDatum(batch_size), TimestampTzGetDatum(DT_NOBEGIN)};
+  for (;;) {
+    StatementResult batch = RunStatement(fcinfo, Statement::kCleanupBatch, args);
+    int64 deleted = DatumGetInt64(batch.columns[0]);
+    total += deleted;
+    if (deleted < batch_size) break;
+    args[1] = batch.columns[1];  // the next batch resumes at the highest expiry deleted
+  }
+  return Int64GetDatum(total);
 }
 
 // psycache_flush() -> how many entries were deleted.
 Datum Flush(FunctionCallInfo fcinfo) {
   return Int64GetDatum(static_cast<int64>(RunStatement(fcinfo, Statement::kFlush, nullptr).rows));
+}
+
+// An interval of us microseconds, palloc'd.
+Datum MicrosecondsInterval(int64 us) {
+  auto* interval = static_cast<Interval*>(palloc0(sizeof(Interval)));
+  interval->time = us;
+  return IntervalPGetDatum(interval);
+}
+
+// psycache_stats() -> the entries, the expired ones, the table's size, and the worker's last pass
+// in this database (NULLs when it has not run since the server started).
+Datum Stats(FunctionCallInfo fcinfo) {
+  StatementResult counts = RunStatement(fcinfo, Statement::kStats, nullptr);
+  Datum columns[7] = {counts.columns[0], counts.columns[1], counts.columns[2]};
+  bool nulls[7] = {counts.nulls[0], counts.nulls[1], counts.nulls[2], true, true, true, true};
+  CleanupRun run{};
+  CleanupRun* run_pointer = &run;
+  if (PgCall([run_pointer] { return ReadCleanupRun(MyDatabaseId, run_pointer); })) {
+    columns[3] = TimestampTzGetDatum(run.start);
+    columns[4] = Int64GetDatum(run.deleted);
+    int64 us = run.duration_us;
+    columns[5] = PgCall([us] { return MicrosecondsInterval(us); });
+    nulls[3] = nulls[4] = nulls[5] = false;
+    if (run.state == CleanupState::kFailed) {
+      const char* error = run.error;
+      columns[6] = PgCall([error] { return CStringGetTextDatum(error); });
+      nulls[6] = false;
+    }
+  }
+  Datum* columns_pointer = columns;
+  bool* nulls_pointer = nulls;
+  return PgCall([fcinfo, columns_pointer, nulls_pointer] {
+    return ResultRecord(fcinfo, columns_pointer, nulls_pointer);
+  });
 }
 
 }  // namespace
@@ -82,4 +129,17 @@ Datum psycache_cleanup(PG_FUNCTION_ARGS) { return psycache::Guard(fcinfo, psycac
 
 PG_FUNCTION_INFO_V1(psycache_flush);
 Datum psycache_flush(PG_FUNCTION_ARGS) { return psycache::Guard(fcinfo, psycache::Flush); }
+
+PG_FUNCTION_INFO_V1(psycache_stats);
+Datum psycache_stats(PG_FUNCTION_ARGS) { return psycache::Guard(fcinfo, psycache::Stats); }
+
+PG_FUNCTION_INFO_V1(psycache_schedule_cleanup);
+Datum psycache_schedule_cleanup(PG_FUNCTION_ARGS) {
+  return psycache::Guard(fcinfo, psycache::ScheduleCleanup);
+}
+
+PG_FUNCTION_INFO_V1(psycache_unschedule_cleanup);
+Datum psycache_unschedule_cleanup(PG_FUNCTION_ARGS) {
+  return psycache::Guard(fcinfo, psycache::UnscheduleCleanup);
+}
 }

@@ -10,7 +10,8 @@
 namespace psycache {
 namespace {
 
-constexpr size_t kStatementCount = 5;
+constexpr size_t kStatementCount = 6;
+constexpr int kMaxColumns = 3;
 
 struct StatementSpec {
   int nargs;
@@ -22,8 +23,9 @@ const StatementSpec kSpecs[kStatementCount] = {
     {1, {TEXTOID}},                            // get: key
     {3, {TEXTOID, JSONBOID, TIMESTAMPTZOID}},  // put: key, value, expires_at
     {1, {TEXTOID}},                            // remove: key
-    {0, {}},                                   // cleanup
+    {2, {INT4OID, TIMESTAMPTZOID}},            // cleanup batch: batch size, resume from
     {0, {}},                                   // flush
+    {0, {}},                                   // stats
 };
 
 // The SQL of statement for the cache table in schema (already quoted). Every function and
@@ -45,11 +47,21 @@ std::string SqlFor(Statement statement, const std::string& schema) {
       // An expired entry is deleted too, but only a live one counts as removed.
       return "DELETE FROM " + table + " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 RETURNING " +
              live;
-    case Statement::kCleanup:
-      return "DELETE FROM " + table +
-             " AS c WHERE c.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()";
+    case Statement::kCleanupBatch: {
+      const char* table_name = table.c_str();
+      return PgCall([table_name] { return CleanupBatchSql(table_name); });
+    }
     case Statement::kFlush:
       return "DELETE FROM " + table;
+    case Statement::kStats: {
+      // The regclass literal names the table as the SQL does, so it follows a schema rename too.
+      const char* table_name = table.c_str();
+      const char* literal = PgCall([table_name] { return quote_literal_cstr(table_name); });
+      return "SELECT pg_catalog.count(*), pg_catalog.count(*) FILTER (WHERE c.expires_at "
+             "OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()), "
+             "pg_catalog.pg_total_relation_size(" +
+             std::string(literal) + "::pg_catalog.regclass) FROM " + table + " AS c";
+    }
   }
   throw Error(ERRCODE_INTERNAL_ERROR, "unknown psycache statement");
 }
@@ -140,11 +152,11 @@ StatementResult Execute(SPIPlanPtr* plan, const char* sql, const StatementSpec& 
 
   StatementResult result{};
   result.rows = SPI_processed;
-  result.nulls[0] = result.nulls[1] = true;
+  for (bool& null : result.nulls) null = true;
   if (SPI_tuptable != nullptr && SPI_processed > 0) {
     TupleDesc desc = SPI_tuptable->tupdesc;
     HeapTuple row = SPI_tuptable->vals[0];
-    for (int i = 0; i < desc->natts && i < 2; ++i) {
+    for (int i = 0; i < desc->natts && i < kMaxColumns; ++i) {
       Datum datum = SPI_getbinval(row, desc, i + 1, &result.nulls[i]);
       if (!result.nulls[i])
         result.columns[i] = CopyOut(datum, TupleDescAttr(desc, i), caller_context);
@@ -157,6 +169,25 @@ StatementResult Execute(SPIPlanPtr* plan, const char* sql, const StatementSpec& 
 }
 
 }  // namespace
+
+char* CleanupBatchSql(const char* table) {
+  // The CTE locks the batch, then the DELETE takes exactly those rows by their ctid (a TID scan),
+  // checking the expiry once more. ORDER BY and the resume point let each batch start where the
+  // one before ended, instead of walking again over the index entries of rows already deleted.
+  return psprintf(
+      "WITH batch AS ("
+      "SELECT e.ctid FROM %s AS e"
+      " WHERE e.expires_at OPERATOR(pg_catalog.>=) $2"
+      " AND e.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()"
+      " ORDER BY e.expires_at LIMIT $1 FOR UPDATE OF e SKIP LOCKED), "
+      "gone AS ("
+      "DELETE FROM %s AS c"
+      " WHERE c.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT b.ctid FROM batch AS b))"
+      " AND c.expires_at OPERATOR(pg_catalog.<=) pg_catalog.statement_timestamp()"
+      " RETURNING c.expires_at) "
+      "SELECT pg_catalog.count(*), pg_catalog.max(g.expires_at) FROM gone AS g",
+      table, table);
+}
 
 StatementResult RunStatement(FunctionCallInfo fcinfo, Statement statement, Datum* args) {
   const auto index = static_cast<size_t>(statement);

@@ -5,18 +5,27 @@
 
 namespace psycache {
 
-enum class Statement { kGet, kPut, kRemove, kCleanup, kFlush };
+enum class Statement { kGet, kPut, kRemove, kCleanupBatch, kFlush, kStats };
 
 // What a statement returns: how many rows it processed and the first row's columns (at most
-// two), copied into the caller's memory context.
+// three), copied into the caller's memory context.
 struct StatementResult {
   uint64 rows;
-  Datum columns[2];
-  bool nulls[2];
+  Datum columns[3];
+  bool nulls[3];
 };
 
 // Runs statement with args (see statements.cpp for each one's parameters) on the cache table of
 // the extension that owns the function being called, whatever the caller's search_path is.
 StatementResult RunStatement(FunctionCallInfo fcinfo, Statement statement, Datum* args);
+
+// The SQL of one cleanup batch on table (a quoted, schema-qualified name), palloc'd; shared by
+// psycache_cleanup and the worker. Parameters: $1 integer, the most rows to delete; $2
+// timestamptz, where to resume: no expiry below it is left from the batches before. It deletes
+// the expired rows with the lowest expiries at or after $2 that no other transaction has
+// locked (SKIP LOCKED: a batch never waits for a writer), and returns one row: how many it
+// deleted (bigint) and the highest expiry among them (NULL when none). A C function that may
+// ereport: call it through PgCall from C++.
+char* CleanupBatchSql(const char* table);
 
 }  // namespace psycache

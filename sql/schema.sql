@@ -47,6 +47,7 @@ ALTER SCHEMA cache RENAME TO renamed_cache;
 SELECT * FROM renamed_cache.psycache_get('k');
 SELECT renamed_cache.psycache_put('k', '"renamed"', interval '1 hour');
 SELECT renamed_cache.psycache_remove('k');
+SELECT entries FROM renamed_cache.psycache_stats();
 
 DROP EXTENSION psycache;
 DROP SCHEMA renamed_cache;

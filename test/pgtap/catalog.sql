@@ -3,7 +3,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE SCHEMA psycache_tap;
 CREATE EXTENSION psycache SCHEMA psycache_tap;
-SELECT plan(42);
+SELECT plan(54);
 
 -- the table
 SELECT tables_are('psycache_tap', ARRAY['psycache'], 'the extension makes one table');
@@ -27,11 +27,15 @@ SELECT has_index('psycache_tap', 'psycache', 'ix_psycache_expires_at', 'expires_
                  'ix_psycache_expires_at indexes expires_at');
 SELECT index_is_type('psycache_tap', 'psycache', 'ix_psycache_expires_at', 'btree',
                      'ix_psycache_expires_at is a btree');
+SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'psycache_tap.psycache'::regclass),
+          ARRAY['autovacuum_vacuum_scale_factor=0.02', 'autovacuum_vacuum_threshold=1000'],
+          'autovacuum comes at 2% of dead rows (plus 1000); the fillfactor is the default');
 
 -- the functions
 SELECT functions_are('psycache_tap', ARRAY['psycache_get', 'psycache_put', 'psycache_remove',
-                     'psycache_cleanup', 'psycache_flush', 'psycache_stats'],
-                     'the extension makes the six cache functions');
+                     'psycache_cleanup', 'psycache_flush', 'psycache_stats',
+                     'psycache_schedule_cleanup', 'psycache_unschedule_cleanup'],
+                     'the extension makes the six cache functions and the two pg_cron ones');
 
 SELECT is(pg_get_function_arguments('psycache_tap.psycache_get(text)'::regprocedure),
           'key text, OUT value jsonb, OUT size integer', 'psycache_get(key) -> (value, size)');
@@ -45,28 +49,48 @@ SELECT is(pg_get_function_arguments('psycache_tap.psycache_remove(text)'::regpro
           'key text', 'psycache_remove(key)');
 SELECT function_returns('psycache_tap', 'psycache_remove', ARRAY['text'], 'boolean',
                         'psycache_remove returns a boolean');
-SELECT function_returns('psycache_tap', 'psycache_cleanup', ARRAY[]::text[], 'bigint',
-                        'psycache_cleanup() returns a bigint');
+SELECT is(pg_get_function_arguments('psycache_tap.psycache_cleanup(integer)'::regprocedure),
+          'batch_size integer DEFAULT 10000', 'psycache_cleanup(batch_size = 10000)');
+SELECT function_returns('psycache_tap', 'psycache_cleanup', ARRAY['integer'], 'bigint',
+                        'psycache_cleanup(batch_size) returns a bigint');
+SELECT has_function('psycache_tap', 'psycache_cleanup', ARRAY['integer'],
+                    'psycache_cleanup has one signature: a call without argument takes the default');
 SELECT function_returns('psycache_tap', 'psycache_flush', ARRAY[]::text[], 'bigint',
                         'psycache_flush() returns a bigint');
 SELECT is(pg_get_function_arguments('psycache_tap.psycache_stats()'::regprocedure),
-          'OUT entries bigint, OUT expired_entries bigint, OUT total_bytes bigint',
-          'psycache_stats() -> (entries, expired_entries, total_bytes)');
+          'OUT entries bigint, OUT expired_entries bigint, OUT total_bytes bigint, '
+          'OUT worker_last_run timestamp with time zone, OUT worker_last_deleted bigint, '
+          'OUT worker_last_duration interval, OUT worker_last_error text',
+          'psycache_stats() -> (entries, expired_entries, total_bytes, then the worker''s last pass)');
+SELECT is(pg_get_function_arguments('psycache_tap.psycache_schedule_cleanup(text)'::regprocedure),
+          'schedule text DEFAULT ''* * * * *''::text',
+          'psycache_schedule_cleanup(schedule = every minute)');
+SELECT function_returns('psycache_tap', 'psycache_schedule_cleanup', ARRAY['text'], 'bigint',
+                        'psycache_schedule_cleanup returns the pg_cron job id, a bigint');
+SELECT function_returns('psycache_tap', 'psycache_unschedule_cleanup', ARRAY[]::text[], 'boolean',
+                        'psycache_unschedule_cleanup() returns a boolean');
 
 SELECT function_lang_is('psycache_tap', 'psycache_get', ARRAY['text'], 'c', 'psycache_get is C');
 SELECT function_lang_is('psycache_tap', 'psycache_put', ARRAY['text', 'jsonb', 'interval'], 'c',
                         'psycache_put is C');
 SELECT function_lang_is('psycache_tap', 'psycache_remove', ARRAY['text'], 'c', 'psycache_remove is C');
-SELECT function_lang_is('psycache_tap', 'psycache_cleanup', ARRAY[]::text[], 'c',
+SELECT function_lang_is('psycache_tap', 'psycache_cleanup', ARRAY['integer'], 'c',
                         'psycache_cleanup is C');
 SELECT function_lang_is('psycache_tap', 'psycache_flush', ARRAY[]::text[], 'c', 'psycache_flush is C');
-SELECT function_lang_is('psycache_tap', 'psycache_stats', ARRAY[]::text[], 'sql', 'psycache_stats is SQL');
+SELECT function_lang_is('psycache_tap', 'psycache_stats', ARRAY[]::text[], 'c', 'psycache_stats is C');
+SELECT function_lang_is('psycache_tap', 'psycache_schedule_cleanup', ARRAY['text'], 'c',
+                        'psycache_schedule_cleanup is C');
+SELECT function_lang_is('psycache_tap', 'psycache_unschedule_cleanup', ARRAY[]::text[], 'c',
+                        'psycache_unschedule_cleanup is C');
 
 -- NULL arguments reach the C functions, which refuse them with their own errors
 SELECT isnt_strict('psycache_tap', 'psycache_get', ARRAY['text'], 'psycache_get is not strict');
 SELECT isnt_strict('psycache_tap', 'psycache_put', ARRAY['text', 'jsonb', 'interval'],
                    'psycache_put is not strict');
 SELECT isnt_strict('psycache_tap', 'psycache_remove', ARRAY['text'], 'psycache_remove is not strict');
+SELECT isnt_strict('psycache_tap', 'psycache_cleanup', ARRAY['integer'], 'psycache_cleanup is not strict');
+SELECT isnt_strict('psycache_tap', 'psycache_schedule_cleanup', ARRAY['text'],
+                   'psycache_schedule_cleanup is not strict');
 
 -- each call reads or writes the table: volatile; and each runs with the caller's rights
 SELECT volatility_is('psycache_tap', 'psycache_get', ARRAY['text'], 'volatile', 'psycache_get is volatile');
@@ -79,10 +103,14 @@ SELECT isnt_definer('psycache_tap', 'psycache_put', ARRAY['text', 'jsonb', 'inte
                     'psycache_put is not SECURITY DEFINER');
 SELECT isnt_definer('psycache_tap', 'psycache_remove', ARRAY['text'],
                     'psycache_remove is not SECURITY DEFINER');
-SELECT isnt_definer('psycache_tap', 'psycache_cleanup', ARRAY[]::text[],
+SELECT isnt_definer('psycache_tap', 'psycache_cleanup', ARRAY['integer'],
                     'psycache_cleanup is not SECURITY DEFINER');
 SELECT isnt_definer('psycache_tap', 'psycache_flush', ARRAY[]::text[],
                     'psycache_flush is not SECURITY DEFINER');
+SELECT isnt_definer('psycache_tap', 'psycache_schedule_cleanup', ARRAY['text'],
+                    'psycache_schedule_cleanup is not SECURITY DEFINER: pg_cron sees the caller');
+SELECT isnt_definer('psycache_tap', 'psycache_unschedule_cleanup', ARRAY[]::text[],
+                    'psycache_unschedule_cleanup is not SECURITY DEFINER');
 
 SELECT * FROM finish();
 ROLLBACK;

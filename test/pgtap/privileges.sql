@@ -2,7 +2,7 @@
 -- The extension is trusted: a role with CREATE on the database installs it without superuser.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(27);
+SELECT plan(30);
 SET LOCAL search_path = public;
 
 CREATE ROLE psycache_tap_creator;
@@ -55,6 +55,15 @@ SELECT throws_ok($$SELECT public.psycache_flush()$$, '42501',
                  'permission denied for function psycache_flush', 'no grant: psycache_flush is refused');
 SELECT throws_ok($$SELECT * FROM public.psycache_stats()$$, '42501',
                  'permission denied for function psycache_stats', 'no grant: psycache_stats is refused');
+SELECT throws_ok($$SELECT public.psycache_cleanup(10)$$, '42501',
+                 'permission denied for function psycache_cleanup',
+                 'no grant: psycache_cleanup(batch_size) is refused');
+SELECT throws_ok($$SELECT public.psycache_schedule_cleanup()$$, '42501',
+                 'permission denied for function psycache_schedule_cleanup',
+                 'no grant: psycache_schedule_cleanup is refused');
+SELECT throws_ok($$SELECT public.psycache_unschedule_cleanup()$$, '42501',
+                 'permission denied for function psycache_unschedule_cleanup',
+                 'no grant: psycache_unschedule_cleanup is refused');
 SELECT throws_ok($$SELECT * FROM public.psycache$$, '42501',
                  'permission denied for table psycache', 'no grant: reading the table is refused');
 SELECT throws_ok($$DELETE FROM public.psycache$$, '42501',

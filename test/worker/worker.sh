@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# The cleanup background worker on a live cluster: it deletes the expired entries on its interval,
+# follows a reload, runs as psycache.cleanup_role, never waits for a writer, survives DROP
+# EXTENSION and DROP DATABASE, logs what it skips once, and shows its runs in psycache_stats().
+# It changes the psycache.* settings with ALTER SYSTEM and puts them back as it found them.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
+
+DB=psycache_worker_test
+PLAIN_DB=psycache_worker_plain       # exists, without the extension
+MISSING_DB=psycache_worker_missing   # never exists
+READER=psycache_worker_reader        # a role with only some rights on the table
+SETTINGS=(psycache.cleanup_interval psycache.cleanup_databases psycache.cleanup_role
+  psycache.cleanup_batch_size)
+LAUNCHER="backend_type = 'psycache cleanup launcher'"
+
+# What ALTER SYSTEM had set before, to put back at the end.
+SAVED_SETTINGS="$(q postgres "SELECT string_agg(format('ALTER SYSTEM SET %s = %L', name, setting),
+  E'\n') FROM pg_settings WHERE name LIKE 'psycache.%' AND sourcefile LIKE '%postgresql.auto.conf'")"
+
+teardown() {
+  local setting line
+  for setting in "${SETTINGS[@]}"; do q postgres "ALTER SYSTEM RESET $setting"; done
+  while read -r line; do [[ -n "$line" ]] && q postgres "$line"; done <<<"$SAVED_SETTINGS"
+  q postgres "SELECT pg_reload_conf()" >/dev/null
+  q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+  q postgres "DROP DATABASE IF EXISTS $PLAIN_DB WITH (FORCE)"
+  q postgres "DROP ROLE IF EXISTS $READER"
+}
+trap teardown EXIT
+
+# configure NAME VALUE [NAME VALUE ...]: ALTER SYSTEM SET each one, then reload.
+configure() {
+  while (($#)); do
+    q postgres "ALTER SYSTEM SET $1 = '$2'"
+    shift 2
+  done
+  q postgres "SELECT pg_reload_conf()" >/dev/null
+}
+
+# launcher_reports TEXT: waits until the launcher shows TEXT (its settings) in pg_stat_activity.
+launcher_reports() {
+  wait_until 10 postgres "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $LAUNCHER
+                          AND query = '$1')"
+}
+
+stats() { q "$DB" "SELECT $1 FROM psycache_stats()"; }
+
+# expire N PREFIX: N entries that expired a second ago.
+expire() {
+  q "$DB" "INSERT INTO psycache SELECT '$2' || i, '{\"n\": 1}', now() - interval '1 second'
+           FROM generate_series(1, $1) AS i"
+}
+
+plan 29
+START_OFFSET=$(log_offset)
+q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+q postgres "DROP DATABASE IF EXISTS $PLAIN_DB WITH (FORCE)"
+q postgres "CREATE DATABASE $DB"
+q postgres "CREATE DATABASE $PLAIN_DB"
+q "$DB" "CREATE EXTENSION psycache"
+
+# --- the launcher ---------------------------------------------------------------------------
+LAUNCHER_PID="$(q postgres "SELECT pid FROM pg_stat_activity WHERE $LAUNCHER")"
+is "$(q postgres "SELECT count(*) || ' ' || min(application_name) FROM pg_stat_activity
+                  WHERE $LAUNCHER")" "1 psycache cleanup launcher" \
+  "one launcher runs, named in pg_stat_activity (backend_type and application_name)"
+
+configure psycache.cleanup_interval 0 psycache.cleanup_databases "$DB, $PLAIN_DB, $MISSING_DB"
+launcher_reports "psycache cleanup is off (psycache.cleanup_interval = 0)"
+ok $? "after a reload to psycache.cleanup_interval = 0, the launcher reports that it is off"
+
+# --- a pass, and what psycache_stats shows of it ----------------------------------------------
+expire 500 "expired:"
+q "$DB" "SELECT psycache_put('live:' || i, '1', interval '1 hour') FROM generate_series(1, 10) AS i" >/dev/null
+BEFORE="$(q "$DB" "SELECT now()")"
+configure psycache.cleanup_interval 3600
+wait_until 10 "$DB" "SELECT worker_last_run > '$BEFORE' FROM psycache_stats()"
+ok $? "a reload that turns the worker on starts a pass at once"
+is "$(stats "worker_last_deleted, worker_last_duration > interval '0', worker_last_error IS NULL,
+             entries, expired_entries")" "500|t|t|10|0" \
+  "psycache_stats shows the pass: 500 deleted, a duration, no error; the 10 live entries stay"
+is "$(q postgres "SELECT query FROM pg_stat_activity WHERE $LAUNCHER")" \
+  "psycache cleanup every 3600 s in $DB, $PLAIN_DB, $MISSING_DB" \
+  "the launcher shows its interval and databases in pg_stat_activity"
+
+# --- a 1-second interval --------------------------------------------------------------------
+configure psycache.cleanup_interval 1
+launcher_reports "psycache cleanup every 1 s in $DB, $PLAIN_DB, $MISSING_DB"
+STARTED=$SECONDS
+expire 300 "soon:"
+q "$DB" "SELECT psycache_put('short:' || i, '1', interval '2 seconds') FROM generate_series(1, 5) AS i" >/dev/null
+wait_until 10 "$DB" "SELECT entries = 10 AND expired_entries = 0 FROM psycache_stats()"
+ok $? "with a 1-second interval, expired entries (and entries that expire meanwhile) go within seconds"
+diag "the entries with a 2-second ttl were gone after $((SECONDS - STARTED)) s"
+is "$(q "$DB" "SELECT count(*) FROM psycache WHERE key LIKE 'live:%'")" "10" "the live entries stay"
+
+# --- a new interval on reload ---------------------------------------------------------------
+# Four passes in a row after the reload: the last two gaps between them are the new interval (the
+# first gap may be the old interval's last pass, just before the one the reload starts).
+configure psycache.cleanup_interval 2
+launcher_reports "psycache cleanup every 2 s in $DB, $PLAIN_DB, $MISSING_DB"
+runs=()
+last="$(stats "(extract(epoch FROM worker_last_run) * 1000)::bigint")"
+deadline=$((SECONDS + 15))
+while ((${#runs[@]} < 4 && SECONDS < deadline)); do
+  run="$(stats "(extract(epoch FROM worker_last_run) * 1000)::bigint")"
+  if [[ "$run" != "$last" ]]; then
+    runs+=("$run")
+    last="$run"
+  fi
+  sleep 0.05
+done
+gap1=$((runs[2] - runs[1]))
+gap2=$((runs[3] - runs[2]))
+diag "passes after the reload to 2 s came ${gap1} ms and ${gap2} ms apart"
+((gap1 >= 1700 && gap1 <= 3000 && gap2 >= 1700 && gap2 <= 3000))
+ok $? "after a reload to psycache.cleanup_interval = 2, the passes come 2 s apart"
+
+configure psycache.cleanup_interval 0
+launcher_reports "psycache cleanup is off (psycache.cleanup_interval = 0)"
+LAST_RUN="$(stats worker_last_run)"
+expire 1 "stays:"
+! wait_until 3 "$DB" "SELECT worker_last_run <> '$LAST_RUN' OR expired_entries = 0 FROM psycache_stats()"
+ok $? "after a reload to 0, no pass runs and expired entries stay (watched for 3 s)"
+
+# --- failures, and the cleanup role ---------------------------------------------------------
+OFFSET=$(log_offset)
+configure psycache.cleanup_role psycache_worker_no_such_role psycache.cleanup_interval 1
+wait_until 10 "$DB" "SELECT worker_last_error = 'role \"psycache_worker_no_such_role\" named by psycache.cleanup_role does not exist' FROM psycache_stats()"
+ok $? "a failing pass shows its error in psycache_stats"
+if have_log; then
+  contains "$(log_since "$OFFSET")" "CONTEXT:  psycache cleanup of database \"$DB\"" \
+    "the failure is logged, naming the database"
+else
+  skip "PSYCACHE_TEST_SERVER_LOG is not set"
+fi
+
+q postgres "CREATE ROLE $READER NOLOGIN"
+q "$DB" "GRANT SELECT ON psycache TO $READER"
+configure psycache.cleanup_role "$READER"
+wait_until 10 "$DB" "SELECT worker_last_error = 'permission denied for table psycache'
+                     FROM psycache_stats()"
+ok $? "the worker runs as psycache.cleanup_role: with SELECT alone, it is refused"
+is "$(stats expired_entries)" "1" "and deletes nothing"
+q "$DB" "GRANT UPDATE, DELETE ON psycache TO $READER"
+wait_until 10 "$DB" "SELECT worker_last_error IS NULL AND expired_entries = 0 FROM psycache_stats()"
+ok $? "granted UPDATE and DELETE too (SELECT ... FOR UPDATE needs UPDATE), it cleans up: the worker carries on after failures"
+configure psycache.cleanup_role ""
+
+# --- writers never wait for the cleanup, nor the cleanup for writers --------------------------
+configure psycache.cleanup_interval 0
+launcher_reports "psycache cleanup is off (psycache.cleanup_interval = 0)"
+expire 3 "locked:"
+PGAPPNAME=psycache_worker_locker psql -X -q -d "$DB" -c "BEGIN" \
+  -c "SELECT key FROM psycache WHERE key = 'locked:1' FOR UPDATE" -c "SELECT pg_sleep(60)" \
+  >/dev/null 2>&1 &
+LOCKER=$!
+wait_until 10 "$DB" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                     WHERE application_name = 'psycache_worker_locker' AND query LIKE '%pg_sleep%')"
+STARTED_MS=$(date +%s%3N)
+is "$(q "$DB" "SET statement_timeout = '10s'; SELECT psycache_cleanup()")" "2" \
+  "psycache_cleanup skips an expired row that a writer has locked"
+ELAPSED_MS=$(($(date +%s%3N) - STARTED_MS))
+diag "psycache_cleanup returned after ${ELAPSED_MS} ms"
+((ELAPSED_MS < 2000))
+ok $? "and does not wait for the writer"
+q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE application_name = 'psycache_worker_locker'" >/dev/null
+wait "$LOCKER" 2>/dev/null
+is "$(q "$DB" "SELECT psycache_cleanup()")" "1" "once the writer is gone, the row goes too"
+
+# --- DROP EXTENSION in the middle of a pass ---------------------------------------------------
+OFFSET=$(log_offset)
+configure psycache.cleanup_batch_size 100 psycache.cleanup_interval 1
+expire 100000 "many:"
+wait_until 10 "$DB" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type =
+                     'psycache cleanup' AND datname = '$DB' AND state = 'active')"
+ok $? "a pass runs in batches of 100 through 100,000 expired entries"
+diag "$(q "$DB" "SELECT count(*) FROM psycache") entries left when DROP EXTENSION starts"
+q "$DB" "SET statement_timeout = '10s'; DROP EXTENSION psycache"
+ok $? "DROP EXTENSION in the middle of the pass succeeds"
+if have_log; then
+  ! grep -q "psycache cleanup of database \"$DB\"" <<<"$(log_since "$OFFSET")"
+  ok $? "and the worker logs no error: it ends the pass quietly"
+else
+  skip "PSYCACHE_TEST_SERVER_LOG is not set"
+fi
+q "$DB" "CREATE EXTENSION psycache"
+configure psycache.cleanup_batch_size 10000
+expire 100 "after:"
+wait_until 10 "$DB" "SELECT entries = 0 FROM psycache_stats()"
+ok $? "after CREATE EXTENSION again, the worker cleans up the new table"
+
+# --- DROP DATABASE, CREATE DATABASE -----------------------------------------------------------
+PGOPTIONS="-c statement_timeout=20s" q postgres "DROP DATABASE $DB"
+ok $? "DROP DATABASE succeeds while the worker visits the database every second"
+q postgres "CREATE DATABASE $DB"
+q "$DB" "CREATE EXTENSION psycache"
+expire 100 "reborn:"
+wait_until 10 "$DB" "SELECT entries = 0 FROM psycache_stats()"
+ok $? "the database created again is cleaned up"
+is "$(q postgres "SELECT pid FROM pg_stat_activity WHERE $LAUNCHER")" "$LAUNCHER_PID" \
+  "the launcher has run all along, through DROP EXTENSION and DROP DATABASE"
+
+# --- what it skips, said once -----------------------------------------------------------------
+if have_log; then
+  LOG_TEXT="$(log_since "$START_OFFSET")"
+  is "$(grep -c "psycache cleanup skips database \"$PLAIN_DB\": it has no psycache extension" <<<"$LOG_TEXT")" \
+    "1" "a listed database without the extension is logged once, in a clear line"
+  is "$(grep -c "psycache cleanup skips database \"$MISSING_DB\": it does not exist" <<<"$LOG_TEXT")" \
+    "1" "a listed database that does not exist is logged once"
+else
+  skip "PSYCACHE_TEST_SERVER_LOG is not set"
+  skip "PSYCACHE_TEST_SERVER_LOG is not set"
+fi
+
+# --- SIGTERM ----------------------------------------------------------------------------------
+q postgres "SELECT pg_terminate_backend($LAUNCHER_PID)" >/dev/null
+wait_until 2 postgres "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $LAUNCHER_PID)"
+ok $? "the launcher exits at once on SIGTERM"
+wait_until 20 postgres "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE $LAUNCHER)"
+ok $? "and the postmaster starts it again after its restart time (10 s)"
+
+if have_log; then
+  ! grep -E "PANIC|terminated by signal|psycache.*exited with exit code [^01]" <<<"$(log_since "$START_OFFSET")"
+  ok $? "no process crashed"
+else
+  skip "PSYCACHE_TEST_SERVER_LOG is not set"
+fi
+finish
