@@ -40,6 +40,8 @@
 
 namespace psycache {
 
+class ConnectionPool;
+
 // A lease: dereferencing it gives a connection, destroying it returns it.
 template <class Lease>
 concept ConnectionLease = std::destructible<Lease> && requires(Lease& lease) {
@@ -87,7 +89,9 @@ class PoolHandleFor final : public PoolHandle {
   void with_connection(ConnectionTask task, void* context) override {
     auto lease = pool_->connect();
     pqxx::connection_base& connection = *lease;
-    close_if_server_gone(connection);
+    // ConnectionPool::connect() makes this same check before it hands out an idle connection,
+    // so a second poll(2) per operation would find nothing new.
+    if constexpr (!std::is_same_v<Pool, ConnectionPool>) close_if_server_gone(connection);
     try {
       task(connection, context);
     } catch (...) {

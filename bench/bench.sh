@@ -1,0 +1,389 @@
+#!/usr/bin/env bash
+# The measurements of `./run bench`: psycache's client, libpqxx alone, pgbench (the original
+# psycache's SQL, and the extension's functions) and redis-benchmark, on one data set, in one run.
+#
+#   bench/bench.sh BUILD_DIR DATA_DIR [profile]
+#
+# BUILD_DIR holds bench/psycache_client_bench (a Release build); DATA_DIR is the data directory
+# of a running PostgreSQL 15 cluster with psycache installed, reached through PGHOST, PGPORT and
+# PGUSER (a superuser). It creates the database psycache_bench there (100,000 keys), starts its
+# own redis-server on a free loopback port (no persistence; stopped on exit), and writes
+# latest.md, latest.csv, latest-rounds.csv and throughput.png to the results folder.
+#
+# Every row runs ROUNDS times, SECONDS each, interleaved with the other rows, so that noise from
+# the machine spreads over all of them; the table shows the medians. The server side (the
+# postmaster with every backend, redis-server) runs on CPU 1, every load generator on CPU 0.
+#
+# With "profile" it measures nothing in time: callgrind counts the instructions per operation
+# of the client (the bench program) and of the server (a single-user backend, so it stops the
+# cluster), and writes profile.md.
+#
+# Settings (environment):
+#   PSYCACHE_BENCH_SECONDS  seconds per measurement (default 3)
+#   PSYCACHE_BENCH_ROUNDS   measurements per row (default 3)
+#   PSYCACHE_BENCH_RESULTS  the results folder (default bench/results)
+set -euo pipefail
+shopt -s inherit_errexit
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD_DIR="${1:?usage: bench.sh BUILD_DIR DATA_DIR [profile]}"
+DATA_DIR="${2:?usage: bench.sh BUILD_DIR DATA_DIR [profile]}"
+MODE="${3:-measure}"
+SECONDS_PER_RUN="${PSYCACHE_BENCH_SECONDS:-3}"
+ROUNDS="${PSYCACHE_BENCH_ROUNDS:-3}"
+RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
+PG_BIN=/usr/lib/postgresql/15/bin
+CLIENT_BENCH="$BUILD_DIR/bench/psycache_client_bench"
+KEYS=100000
+SERVER_CPU=1
+CLIENT_CPU=0
+DATABASE=psycache_bench
+DSN="host=${PGHOST:?} port=${PGPORT:?} user=${PGUSER:?} dbname=$DATABASE"
+
+# The value every put stores and every loaded key holds: a JSON document of 200 bytes as text.
+make_value() {
+  local head='{"id": 4711, "name": "bench user", "tags": ["alpha", "beta"], "payload": "'
+  local tail='"}'
+  local pad=$((200 - ${#head} - ${#tail}))
+  printf '%s%s%s' "$head" "$(printf "%${pad}s" '' | tr ' ' x)" "$tail"
+}
+VALUE="$(make_value)"
+
+WORK="$(mktemp -d /tmp/psycache-bench.XXXXXX)"
+REDIS_PID=""
+cleanup() {
+  if [[ -n "$REDIS_PID" ]]; then
+    kill "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+log() { printf '\n==> %s\n' "$*"; }
+psql_bench() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE" "$@"; }
+on_clients() { taskset -c "$CLIENT_CPU" "$@"; }
+
+free_port() {
+  local port
+  for port in $(seq 6390 6490); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  echo "no free port in 6390-6490" >&2
+  return 1
+}
+
+# --- set-up -------------------------------------------------------------------------------
+
+load_postgres() {
+  log "loading $KEYS keys into psycache (UNLOGGED) through psycache_put"
+  "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -c "CREATE DATABASE $DATABASE" >/dev/null
+  psql_bench -v value="$VALUE" -v keys="$KEYS" <<'SQL'
+CREATE EXTENSION psycache;
+SELECT count(psycache_put('key:' || i, :'value'::jsonb, interval '1 day'))
+FROM generate_series(1, :keys) AS i \g /dev/null
+VACUUM ANALYZE psycache;
+SQL
+  psql_bench -At -c "SELECT count(*) || ' keys, values of ' || max(pg_column_size(value))
+    || ' bytes as jsonb (' || length(max(value::text)) || ' as text)' FROM psycache"
+}
+
+# The postmaster and every process it has (and will have) forked run on SERVER_CPU.
+pin_postgres() {
+  local postmaster
+  postmaster="$(head -1 "$DATA_DIR/postmaster.pid")"
+  for pid in "$postmaster" $(pgrep -P "$postmaster"); do
+    taskset -a -p -c "$SERVER_CPU" "$pid" >/dev/null
+  done
+}
+
+start_redis() {
+  REDIS_PORT="$(free_port)"
+  log "throwaway redis-server on 127.0.0.1:$REDIS_PORT (CPU $SERVER_CPU, no persistence)"
+  taskset -c "$SERVER_CPU" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' \
+    --appendonly no --daemonize no --dir "$WORK" --logfile "$WORK/redis.log" &
+  REDIS_PID=$!
+  local tries=0
+  until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do
+    ((++tries < 50)) || { echo "redis-server did not start" >&2; cat "$WORK/redis.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  # redis-benchmark's keys: key:__rand_int__ expands to key:000000000000 .. key:000000099999.
+  awk -v keys="$KEYS" -v value="$(printf "%200s" '' | tr ' ' x)" 'BEGIN {
+    for (i = 0; i < keys; i++) {
+      key = sprintf("key:%012d", i)
+      printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(key), key, length(value), value
+    }
+  }' | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
+  echo "$(redis-cli -p "$REDIS_PORT" dbsize) keys, values of 200 bytes"
+}
+
+# pgbench scripts: the original psycache's SQL, and the extension's functions. Key, value and ttl
+# are parameters, as a client sends them (-M prepared; :value and :ttl come from -D).
+write_pgbench_scripts() {
+  local hit="\\set k random(1, $KEYS)" miss="\\set k random($((KEYS + 1)), $((2 * KEYS)))"
+  local live="expires_at > statement_timestamp()"
+  printf '%s\nSELECT value FROM psycache WHERE key = %s AND %s;\n' \
+    "$hit" "'key:' || :k" "$live" >"$WORK/raw-get.sql"
+  printf '%s\nSELECT value FROM psycache WHERE key = %s AND %s;\n' \
+    "$miss" "'key:' || :k" "$live" >"$WORK/raw-get-miss.sql"
+  printf "%s\nINSERT INTO psycache (key, value, expires_at) VALUES ('key:' || :k, :value::jsonb, \
+statement_timestamp() + :ttl::interval) ON CONFLICT (key) DO UPDATE SET value = \
+EXCLUDED.value, expires_at = EXCLUDED.expires_at;\n" "$hit" >"$WORK/raw-put.sql"
+  printf "%s\nSELECT * FROM psycache_get('key:' || :k);\n" "$hit" >"$WORK/fn-get.sql"
+  printf "%s\nSELECT * FROM psycache_get('key:' || :k);\n" "$miss" >"$WORK/fn-get-miss.sql"
+  printf "%s\nSELECT psycache_put('key:' || :k, :value::jsonb, :ttl::interval);\n" \
+    "$hit" >"$WORK/fn-put.sql"
+}
+
+# --- one measurement each: prints "ops_per_s,p50_us,p99_us" --------------------------------
+
+run_client() {  # OPERATION THREADS
+  local line
+  line="$(on_clients "$CLIENT_BENCH" --op "$1" --threads "$2" --seconds "$SECONDS_PER_RUN" \
+    --dsn "$DSN" --keys "$KEYS" --value "$VALUE")"
+  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         print v["ops_per_s"] "," v["p50_us"] "," v["p99_us"] }' <<<"$line"
+}
+
+# Percentiles p50 and p99 of the numbers on stdin, one a line.
+percentiles() {
+  sort -n | awk '{ v[NR] = $1 }
+    END { if (NR == 0) { print "0,0"; exit }
+          printf "%.1f,%.1f\n", v[int(0.50 * (NR - 1)) + 1], v[int(0.99 * (NR - 1)) + 1] }'
+}
+
+run_pgbench() {  # SCRIPT CLIENTS
+  local out tps
+  rm -f "$WORK"/pgbench_log.*
+  out="$(cd "$WORK" && on_clients "$PG_BIN/pgbench" -n -M prepared -c "$2" -j "$2" \
+    -T "$SECONDS_PER_RUN" -D value="$VALUE" -D ttl='1 hour' -f "$WORK/$1.sql" -l \
+    --log-prefix=pgbench_log "$DATABASE" 2>&1)" || {
+    echo "$out" >&2
+    return 1
+  }
+  tps="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | tail -1)"
+  # Log lines: client transaction latency_us script epoch epoch_us.
+  printf '%s,%s\n' "$tps" "$(cat "$WORK"/pgbench_log.* | awk '{ print $3 }' | percentiles)"
+}
+
+declare -A REDIS_REQUESTS
+run_redis() {  # TEST CLIENTS
+  local key="$1/$2" n csv
+  # Size the request count to the time budget from the last run (a short first calibration).
+  if [[ -z "${REDIS_REQUESTS[$key]:-}" ]]; then
+    csv="$(on_clients redis-benchmark -p "$REDIS_PORT" -t "$1" -c "$2" -n $((5000 * $2)) \
+      -d 200 -r "$KEYS" --csv)"
+    REDIS_REQUESTS[$key]="$(awk -F'"' -v s="$SECONDS_PER_RUN" 'NR == 2 { printf "%d", $4 * s }' \
+      <<<"$csv")"
+  fi
+  n="${REDIS_REQUESTS[$key]}"
+  csv="$(on_clients redis-benchmark -p "$REDIS_PORT" -t "$1" -c "$2" -n "$n" -d 200 \
+    -r "$KEYS" --csv)"
+  # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms",
+  # "p99_latency_ms","max_latency_ms"
+  awk -F'"' 'NR == 2 { printf "%s,%.1f,%.1f\n", $4, $10 * 1000, $14 * 1000 }' <<<"$csv"
+  REDIS_REQUESTS[$key]="$(awk -F'"' -v s="$SECONDS_PER_RUN" 'NR == 2 { printf "%d", $4 * s }' \
+    <<<"$csv")"
+}
+
+# --- the rows ------------------------------------------------------------------------------
+
+# Per operation, the contenders: "row name|how to run it" (the operation's runner argument).
+contenders() {
+  case "$1" in
+    get)
+      echo "psycache client|run_client get"
+      echo "libpqxx raw SQL|run_client raw-get"
+      echo "pgbench raw SQL|run_pgbench raw-get"
+      echo "pgbench psycache_get()|run_pgbench fn-get"
+      echo "redis-benchmark GET|run_redis get"
+      ;;
+    "get (miss)")
+      echo "psycache client|run_client get-miss"
+      echo "pgbench raw SQL|run_pgbench raw-get-miss"
+      echo "pgbench psycache_get()|run_pgbench fn-get-miss"
+      ;;
+    put)
+      echo "psycache client|run_client put"
+      echo "libpqxx raw SQL|run_client raw-put"
+      echo "pgbench raw SQL|run_pgbench raw-put"
+      echo "pgbench psycache_put()|run_pgbench fn-put"
+      echo "redis-benchmark SET|run_redis set"
+      ;;
+  esac
+}
+
+measure() {
+  local rounds_csv="$1" round operation concurrency name runner result rows
+  echo "row,operation,concurrency,round,ops_per_s,p50_us,p99_us" >"$rounds_csv"
+  for ((round = 1; round <= ROUNDS; round++)); do
+    log "round $round of $ROUNDS ($SECONDS_PER_RUN s per row)"
+    for operation in get "get (miss)" put; do
+      for concurrency in 1 8; do
+        rows="$(contenders "$operation")"
+        # Every other round runs the contenders in reverse, so none always goes first.
+        ((round % 2 == 0)) && rows="$(tac <<<"$rows")"
+        while IFS='|' read -r name runner; do
+          result="$($runner "$concurrency")"
+          printf '  %-26s %-11s x%s  %s\n' "$name" "$operation" "$concurrency" "$result"
+          echo "$name,$operation,$concurrency,$round,$result" >>"$rounds_csv"
+        done <<<"$rows"
+      done
+    done
+  done
+}
+
+# --- profile: instructions per operation, counted by callgrind ---------------------------------
+
+PROFILE_SMALL=1000
+PROFILE_LARGE=3000
+
+as_server_user() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# Instructions per operation: two runs of different size, so start-up and connection cancel out.
+per_operation() {  # CALLGRIND_OUT_SMALL CALLGRIND_OUT_LARGE
+  local small large
+  small="$(awk '/^summary:/ { print $2 }' "$1")"
+  large="$(awk '/^summary:/ { print $2 }' "$2")"
+  echo $(((large - small) / (PROFILE_LARGE - PROFILE_SMALL)))
+}
+
+# The client's side of one operation: the bench program on one thread, user space only.
+profile_client() {  # OPERATION
+  local n
+  for n in $PROFILE_SMALL $PROFILE_LARGE; do
+    valgrind --tool=callgrind --callgrind-out-file="$CG/client.$1.$n" "$CLIENT_BENCH" --op "$1" \
+      --threads 1 --seconds 600 --ops "$n" --dsn "$DSN" --keys "$KEYS" --value "$VALUE" \
+      >/dev/null 2>"$CG/client.$1.$n.log" || { tail -5 "$CG/client.$1.$n.log" >&2; return 1; }
+  done
+  per_operation "$CG/client.$1.$PROFILE_SMALL" "$CG/client.$1.$PROFILE_LARGE"
+}
+
+# The server's side of one statement: a single-user backend (no network) runs PREPARE, then
+# EXECUTE with random keys (KEY in the template).
+profile_server() {  # NAME PREPARE EXECUTE_TEMPLATE
+  local n
+  for n in $PROFILE_SMALL $PROFILE_LARGE; do
+    {
+      # Every page in shared buffers first, as in a server that has been running.
+      echo "SELECT pg_prewarm('psycache'), pg_prewarm('psycache_pkey');"
+      tr '\n' ' ' <<<"$2"  # a newline would end the statement in a single-user backend
+      echo
+      awk -v n="$n" -v t="$3" -v keys="$KEYS" 'BEGIN { srand(1)
+        for (i = 0; i < n; i++) { s = t; gsub(/KEY/, int(rand() * keys) + 1, s); print s } }'
+    } >"$CG/server.$1.$n.sql"
+    if ! as_server_user valgrind --tool=callgrind --callgrind-out-file="$CG/server.$1.$n" \
+      "$PG_BIN/postgres" --single -D "$DATA_DIR" "$DATABASE" <"$CG/server.$1.$n.sql" \
+      >"$CG/server.$1.$n.log" 2>&1 || grep -q ERROR "$CG/server.$1.$n.log"; then
+      grep -m3 -E 'ERROR|FATAL|valgrind:' "$CG/server.$1.$n.log" >&2 || tail -5 "$CG/server.$1.$n.log" >&2
+      return 1
+    fi
+  done
+  per_operation "$CG/server.$1.$PROFILE_SMALL" "$CG/server.$1.$PROFILE_LARGE"
+}
+
+# Instructions per call of the functions named, inside a server profile.
+inside() {  # NAME FUNCTION...
+  local function
+  for function in "${@:2}"; do
+    callgrind_annotate --inclusive=yes --threshold=100 "$CG/server.$1.$PROFILE_LARGE" 2>/dev/null |
+      awk -v f="$function" -v n="$PROFILE_LARGE" '
+        { name = $0; sub(/ \[.*$/, "", name); sub(/^.*:/, "", name); sub(/\(.*$/, "", name) }
+        name == f && !done { gsub(",", "", $1); print f, int($1 / n); done = 1 }'
+  done | awk '{ n = $2; while (n ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", n)
+                printf "%s%s %s", (NR > 1 ? "; " : ""), $1, n }'
+}
+
+profile() {
+  CG="$WORK/callgrind"
+  mkdir -p "$CG"
+  chmod 711 "$WORK"  # the single-user backend runs as the server's user and writes here
+  chmod 777 "$CG"
+  local out="$RESULTS/profile.md" thousands='{ s = sprintf("%d", $1)
+    while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
+  row() { printf '| %s | %s | %s |\n' "$1" "$2" "$(awk "$thousands" <<<"$3")"; }
+  log "profiling the client's side (callgrind, one thread)"
+  local get hit miss raw_get put raw_put
+  get="$(profile_client get)"
+  miss="$(profile_client get-miss)"
+  raw_get="$(profile_client raw-get)"
+  put="$(profile_client put)"
+  raw_put="$(profile_client raw-put)"
+
+  log "profiling the server's side (callgrind, a single-user backend)"
+  psql_bench -c 'CREATE EXTENSION pg_prewarm'
+  as_server_user "$PG_BIN/pg_ctl" -D "$DATA_DIR" -m fast -w stop >/dev/null
+  local s_nop s_raw_get s_fn_get s_raw_put s_fn_put
+  s_nop="$(profile_server nop 'PREPARE s(text) AS SELECT $1;' "EXECUTE s('key:KEY');")"
+  s_raw_get="$(profile_server raw-get 'PREPARE s(text) AS SELECT value FROM psycache
+    WHERE key = $1 AND expires_at > statement_timestamp();' "EXECUTE s('key:KEY');")"
+  s_fn_get="$(profile_server fn-get 'PREPARE s(text) AS SELECT value, size FROM psycache_get($1);' \
+    "EXECUTE s('key:KEY');")"
+  s_raw_put="$(profile_server raw-put "PREPARE s(text, jsonb, interval) AS INSERT INTO psycache
+    (key, value, expires_at) VALUES (\$1, \$2, statement_timestamp() + \$3) ON CONFLICT (key)
+    DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at;" \
+    "EXECUTE s('key:KEY', '$VALUE', '1 hour');")"
+  s_fn_put="$(profile_server fn-put "PREPARE s(text, jsonb, interval) AS SELECT
+    psycache_put(\$1, \$2, \$3);" "EXECUTE s('key:KEY', '$VALUE', '1 hour');")"
+  {
+    echo "Instructions per operation counted by callgrind, $(date -u +%F): user space only (no"
+    echo "kernel, no waiting); the client on one thread; the server as a single-user backend"
+    echo "running PREPAREd statements (its numbers include the EXECUTE statement itself and"
+    echo "printing the row, see the first server line)."
+    echo
+    echo "| side | operation | instructions per operation |"
+    echo "|---|---|--:|"
+    row client "psycache get_raw, hit (parses the JSON)" "$get"
+    row client "psycache get_raw, miss" "$miss"
+    row client "libpqxx alone, prepared SELECT, hit (no parse)" "$raw_get"
+    row client "psycache put_raw (serializes the JSON)" "$put"
+    row client "libpqxx alone, prepared INSERT ... ON CONFLICT" "$raw_put"
+    row server "EXECUTE of SELECT \$1 (statement overhead)" "$s_nop"
+    row server "EXECUTE of the original's SELECT, hit" "$s_raw_get"
+    row server "EXECUTE of SELECT value, size FROM psycache_get(\$1), hit" "$s_fn_get"
+    row server "EXECUTE of the original's INSERT ... ON CONFLICT" "$s_raw_put"
+    row server "EXECUTE of SELECT psycache_put(\$1, \$2, \$3)" "$s_fn_put"
+    echo
+    echo "Instructions per call, including what the function calls (the outer statement's"
+    echo "FunctionScan set-up, ExecInitFunctionScan, is outside psycache_get):"
+    echo
+    echo "- $(inside fn-get psycache_get SPI_execute_plan get_call_result_type ExecInitFunctionScan)"
+    echo "- $(inside fn-put psycache_put SPI_execute_plan)"
+  } >"$out"
+  cat "$out"
+}
+
+main() {
+  [[ -x "$CLIENT_BENCH" ]] || { echo "no $CLIENT_BENCH: build it first" >&2; exit 1; }
+  local started=$SECONDS
+  load_postgres
+  if [[ "$MODE" == profile ]]; then
+    mkdir -p "$RESULTS"
+    profile
+    echo
+    echo "profiled in $((SECONDS - started)) s; results in $RESULTS/profile.md"
+    return
+  fi
+  pin_postgres
+  start_redis
+  write_pgbench_scripts
+  mkdir -p "$RESULTS"
+  local setup
+  setup="$(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)); "
+  setup+="server (postgres, redis-server) on CPU $SERVER_CPU, load generators on CPU $CLIENT_CPU; "
+  setup+="median of $ROUNDS runs of $SECONDS_PER_RUN s per row"
+  measure "$RESULTS/latest-rounds.csv"
+  log "results"
+  "$BENCH_DIR/report.sh" "$RESULTS/latest-rounds.csv" "$RESULTS" "$setup"
+  cat "$RESULTS/latest.md"
+  echo
+  echo "measured in $((SECONDS - started)) s; results in $RESULTS"
+}
+
+main
