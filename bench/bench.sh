@@ -2,7 +2,7 @@
 # The measurements of `./run bench`: psycache's client, libpqxx alone, pgbench (the original
 # psycache's SQL, and the extension's functions) and redis-benchmark, on one data set, in one run.
 #
-#   bench/bench.sh BUILD_DIR DATA_DIR [profile]
+#   bench/bench.sh BUILD_DIR DATA_DIR [profile|cleanup]
 #
 # BUILD_DIR holds bench/psycache_client_bench (a Release build); DATA_DIR is the data directory
 # of a running PostgreSQL 15 cluster with psycache installed, reached through PGHOST, PGPORT and
@@ -17,6 +17,9 @@
 # With "profile" it measures nothing in time: callgrind counts the instructions per operation
 # of the client (the bench program) and of the server (a single-user backend, so it stops the
 # cluster), and writes profile.md.
+#
+# With "cleanup" it runs bench/cleanup.sh instead: gets and puts while 1,000,000 expired entries
+# are deleted (by nothing, the background worker, one DELETE), and writes cleanup.md.
 #
 # Settings (environment):
 #   PSYCACHE_BENCH_SECONDS  seconds per measurement (default 3)
@@ -360,6 +363,8 @@ profile() {
 }
 
 main() {
+  # The cleanup benchmark is a program of its own (bench/cleanup.sh).
+  if [[ "$MODE" == cleanup ]]; then "$BENCH_DIR/cleanup.sh" "$DATA_DIR"; return; fi
   [[ -x "$CLIENT_BENCH" ]] || { echo "no $CLIENT_BENCH: build it first" >&2; exit 1; }
   local started=$SECONDS
   load_postgres
