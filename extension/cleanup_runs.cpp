@@ -59,8 +59,6 @@ void RequestCleanupRunsMemory() {
   shmem_startup_hook = StartupMemory;
 }
 
-bool HaveCleanupRuns() { return runs != nullptr; }
-
 bool ReadCleanupRun(Oid database, CleanupRun* run) {
   if (runs == nullptr) return false;
   LWLockAcquire(runs->lock, LW_SHARED);

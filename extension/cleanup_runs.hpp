@@ -24,9 +24,6 @@ struct CleanupRun {
 // shared_preload_libraries are loaded.
 void RequestCleanupRunsMemory();
 
-// Whether the shared memory exists (psycache was preloaded).
-bool HaveCleanupRuns();
-
 // Copies the last pass in database into *run and returns true, or returns false when the worker
 // has not cleaned up there since the server started. Its state may be kNoExtension: the extension
 // was dropped (and created again) since that pass.

@@ -4,6 +4,7 @@
 
 #include "boundary.hpp"
 #include "errors.hpp"
+#include "statements.hpp"
 
 namespace psycache {
 namespace {
@@ -118,17 +119,8 @@ void PrepareRequest(FunctionCallInfo fcinfo, CronCall call, CronRequest* request
                 "EXTENSION pg_cron in the database named by cron.database_name. Or let the "
                 "psycache background worker clean up (psycache.cleanup_interval).");
   }
-  if (fcinfo->flinfo == nullptr) {
-    throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "psycache functions must be called from SQL");
-  }
-  Oid function = fcinfo->flinfo->fn_oid;
-  const char* schema = PgCall([function] {
-    char* name = get_namespace_name(get_func_namespace(function));
-    return name != nullptr ? quote_identifier(name) : nullptr;
-  });
-  if (schema == nullptr) {
-    throw Error(ERRCODE_UNDEFINED_SCHEMA, "the schema of the psycache extension does not exist");
-  }
+  Oid schema_oid = InvalidOid;
+  const char* schema = ExtensionSchema(fcinfo, &schema_oid);
   const char* database = PgCall([] { return get_database_name(MyDatabaseId); });
   const char* role = PgCall([] { return GetUserNameFromId(GetUserId(), false); });
 

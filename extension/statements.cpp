@@ -11,7 +11,6 @@ namespace psycache {
 namespace {
 
 constexpr size_t kStatementCount = 6;
-constexpr int kMaxColumns = 3;
 
 struct StatementSpec {
   int nargs;
@@ -91,18 +90,8 @@ void FreePlans(SchemaPlans& entry) {
 
 // The plans for the schema of the function being called.
 SchemaPlans& PlansFor(FunctionCallInfo fcinfo) {
-  if (fcinfo->flinfo == nullptr) {
-    throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "psycache functions must be called from SQL");
-  }
-  Oid function = fcinfo->flinfo->fn_oid;
-  Oid schema = PgCall([function] { return get_func_namespace(function); });
-  const char* quoted = PgCall([schema]() -> const char* {
-    char* name = get_namespace_name(schema);
-    return name != nullptr ? quote_identifier(name) : nullptr;
-  });
-  if (quoted == nullptr) {
-    throw Error(ERRCODE_UNDEFINED_SCHEMA, "the schema of the psycache extension does not exist");
-  }
+  Oid schema = InvalidOid;
+  const char* quoted = ExtensionSchema(fcinfo, &schema);
   for (SchemaPlans& entry : plan_cache) {
     if (entry.schema != schema) continue;
     if (entry.quoted_name != quoted) {
@@ -156,7 +145,7 @@ StatementResult Execute(SPIPlanPtr* plan, const char* sql, const StatementSpec& 
   if (SPI_tuptable != nullptr && SPI_processed > 0) {
     TupleDesc desc = SPI_tuptable->tupdesc;
     HeapTuple row = SPI_tuptable->vals[0];
-    for (int i = 0; i < desc->natts && i < kMaxColumns; ++i) {
+    for (int i = 0; i < desc->natts && i < kMaxStatementColumns; ++i) {
       Datum datum = SPI_getbinval(row, desc, i + 1, &result.nulls[i]);
       if (!result.nulls[i])
         result.columns[i] = CopyOut(datum, TupleDescAttr(desc, i), caller_context);
@@ -169,6 +158,23 @@ StatementResult Execute(SPIPlanPtr* plan, const char* sql, const StatementSpec& 
 }
 
 }  // namespace
+
+const char* ExtensionSchema(FunctionCallInfo fcinfo, Oid* schema) {
+  if (fcinfo->flinfo == nullptr) {
+    throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "psycache functions must be called from SQL");
+  }
+  Oid function = fcinfo->flinfo->fn_oid;
+  Oid namespace_oid = PgCall([function] { return get_func_namespace(function); });
+  const char* quoted = PgCall([namespace_oid]() -> const char* {
+    char* name = get_namespace_name(namespace_oid);
+    return name != nullptr ? quote_identifier(name) : nullptr;
+  });
+  if (quoted == nullptr) {
+    throw Error(ERRCODE_UNDEFINED_SCHEMA, "the schema of the psycache extension does not exist");
+  }
+  *schema = namespace_oid;
+  return quoted;
+}
 
 char* CleanupBatchSql(const char* table) {
   // The CTE locks the batch, then the DELETE takes exactly those rows by their ctid (a TID scan),

@@ -7,13 +7,20 @@ namespace psycache {
 
 enum class Statement { kGet, kPut, kRemove, kCleanupBatch, kFlush, kStats };
 
+// The most columns of a statement's first row that StatementResult keeps.
+constexpr int kMaxStatementColumns = 3;
+
 // What a statement returns: how many rows it processed and the first row's columns (at most
-// three), copied into the caller's memory context.
+// kMaxStatementColumns), copied into the caller's memory context.
 struct StatementResult {
   uint64 rows;
-  Datum columns[3];
-  bool nulls[3];
+  Datum columns[kMaxStatementColumns];
+  bool nulls[kMaxStatementColumns];
 };
+
+// The quoted name of the schema of the extension that owns the function being called, palloc'd;
+// its OID in *schema. Refuses a call that does not come from SQL, and a schema that is gone.
+const char* ExtensionSchema(FunctionCallInfo fcinfo, Oid* schema);
 
 // Runs statement with args (see statements.cpp for each one's parameters) on the cache table of
 // the extension that owns the function being called, whatever the caller's search_path is.
