@@ -1,7 +1,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <cxxabi.h>
 #include <tuple>
 
@@ -36,28 +35,6 @@ Statement make_statement(std::string_view operation, std::string sql) {
   return Statement{"psycache_" + std::string{operation} + "_" + hex, std::move(sql)};
 }
 
-// Whether value holds nothing jsonb cannot store; see describe_unstorable.
-bool storable(const nlohmann::json& value) {
-  switch (value.type()) {
-    case nlohmann::json::value_t::number_float:
-      return std::isfinite(value.get_ref<const double&>());
-    case nlohmann::json::value_t::string:
-      return value.get_ref<const std::string&>().find('\0') == std::string::npos;
-    case nlohmann::json::value_t::array:
-      for (const auto& element : value) {
-        if (!storable(element)) return false;
-      }
-      return true;
-    case nlohmann::json::value_t::object:
-      for (const auto& [name, element] : value.get_ref<const nlohmann::json::object_t&>()) {
-        if (name.find('\0') != std::string::npos || !storable(element)) return false;
-      }
-      return true;
-    default:
-      return true;
-  }
-}
-
 // text cut to a length fit for a message.
 std::string shorten(std::string_view text) {
   constexpr std::size_t kLimit = 160;
@@ -85,39 +62,42 @@ std::string where(const std::string& path) {
   return path.empty() ? "at the top level" : "at \"" + path + "\"";
 }
 
-// What in value jsonb cannot store and where (a JSON pointer), or "".
-std::string describe_unstorable(const nlohmann::json& value, const std::string& path) {
+// Whether value holds something jsonb cannot store; if so, sets problem to
+// what it is and path to where (a JSON pointer). The path is built only on
+// the way back from a find, so a storable value costs no allocation.
+bool find_unstorable(const nlohmann::json& value, const char*& problem, std::string& path) {
   switch (value.type()) {
     case nlohmann::json::value_t::number_float:
-      if (!std::isfinite(value.get_ref<const double&>())) {
-        return "a non-finite number (NaN or infinity), which JSON cannot represent, " + where(path);
-      }
-      return {};
+      problem = "a non-finite number (NaN or infinity), which JSON cannot represent, ";
+      return !std::isfinite(value.get_ref<const double&>());
     case nlohmann::json::value_t::string:
-      if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
-        return "a string with a NUL character (\\u0000), which jsonb cannot store, " + where(path);
-      }
-      return {};
+      problem = "a string with a NUL character (\\u0000), which jsonb cannot store, ";
+      return value.get_ref<const std::string&>().find('\0') != std::string::npos;
     case nlohmann::json::value_t::array: {
       std::size_t index = 0;
       for (const auto& element : value) {
-        std::string found = describe_unstorable(element, path + "/" + std::to_string(index++));
-        if (!found.empty()) return found;
+        if (find_unstorable(element, problem, path)) {
+          path.insert(0, "/" + std::to_string(index));
+          return true;
+        }
+        ++index;
       }
-      return {};
+      return false;
     }
     case nlohmann::json::value_t::object:
       for (const auto& [name, element] : value.get_ref<const nlohmann::json::object_t&>()) {
         if (name.find('\0') != std::string::npos) {
-          return "an object key with a NUL character (\\u0000), which jsonb cannot store, " +
-                 where(path);
+          problem = "an object key with a NUL character (\\u0000), which jsonb cannot store, ";
+          return true;
         }
-        std::string found = describe_unstorable(element, path + "/" + escape_pointer_token(name));
-        if (!found.empty()) return found;
+        if (find_unstorable(element, problem, path)) {
+          path.insert(0, "/" + escape_pointer_token(name));
+          return true;
+        }
       }
-      return {};
+      return false;
     default:
-      return {};
+      return false;
   }
 }
 
@@ -187,6 +167,21 @@ class CacheCore {
         },
         &call);
     return call.result.at(0);
+  }
+
+  // Runs statement, which deletes entries, under a span from start; returns
+  // how many it deleted, also told to the spans with record.
+  std::int64_t delete_entries(const Statement& statement, std::string_view operation,
+                              std::unique_ptr<CacheSpan> (CacheInstrumentation::*start)(),
+                              void (CacheSpan::*record)(std::int64_t)) const {
+    Spans spans{options_.instrumentations, [&](CacheInstrumentation& i) { return (i.*start)(); }};
+    try {
+      const auto deleted = exec(statement)[0].as<std::int64_t>();
+      spans.record([&](CacheSpan& span) { (span.*record)(deleted); });
+      return deleted;
+    } catch (...) {
+      fail(&spans, operation);
+    }
   }
 
   // Rethrows the exception being handled as a psycache error, after telling
@@ -272,9 +267,10 @@ void PostgresCache::put_raw(std::string_view key, const nlohmann::json& value, T
               [&](CacheInstrumentation& i) { return i.start_cache_put_span(key, span_name); }};
   try {
     detail::validate_key(key);
-    if (!detail::storable(value)) {
+    const char* problem = nullptr;
+    if (std::string path; detail::find_unstorable(value, problem, path)) {
       throw InvalidArgument("invalid value for key " + detail::quote_for_message(key) +
-                            ": it contains " + detail::describe_unstorable(value, ""));
+                            ": it contains " + problem + detail::where(path));
     }
     std::string text;
     try {
@@ -314,29 +310,15 @@ bool PostgresCache::remove(std::string_view key) {
 }
 
 std::int64_t PostgresCache::cleanup_expired() {
-  const CacheCore& core = *core_;
-  Spans spans{core.options().instrumentations,
-              [](CacheInstrumentation& i) { return i.start_cache_cleanup_span(); }};
-  try {
-    const auto deleted = core.exec(core.cleanup())[0].as<std::int64_t>();
-    spans.record([&](CacheSpan& span) { span.record_cleanup(deleted); });
-    return deleted;
-  } catch (...) {
-    core.fail(&spans, "cleanup_expired");
-  }
+  return core_->delete_entries(core_->cleanup(), "cleanup_expired",
+                               &CacheInstrumentation::start_cache_cleanup_span,
+                               &CacheSpan::record_cleanup);
 }
 
 std::int64_t PostgresCache::flush() {
-  const CacheCore& core = *core_;
-  Spans spans{core.options().instrumentations,
-              [](CacheInstrumentation& i) { return i.start_cache_flush_span(); }};
-  try {
-    const auto deleted = core.exec(core.flush())[0].as<std::int64_t>();
-    spans.record([&](CacheSpan& span) { span.record_flush(deleted); });
-    return deleted;
-  } catch (...) {
-    core.fail(&spans, "flush");
-  }
+  return core_->delete_entries(core_->flush(), "flush",
+                               &CacheInstrumentation::start_cache_flush_span,
+                               &CacheSpan::record_flush);
 }
 
 CacheStats PostgresCache::stats() {

@@ -18,16 +18,6 @@ constexpr std::string_view kInstallAdvice =
     "(set PG_CONFIG=/path/to/pg_config to pick the PostgreSQL installation), or install your "
     "distribution's psycache package; then run init_db again";
 
-std::string quote_literal(std::string_view text) {
-  std::string quoted = "'";
-  for (const char c : text) {
-    if (c == '\'') quoted += '\'';
-    quoted += c;
-  }
-  quoted += '\'';
-  return quoted;
-}
-
 [[noreturn]] void throw_not_available(const pqxx::sql_error& error, std::string_view extension) {
   throw ServerError("init_db failed: the " + std::string{extension} +
                         " extension is not installed on the PostgreSQL server (" +

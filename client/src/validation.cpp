@@ -32,6 +32,17 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) noexcep
   return 0;
 }
 
+// text between two quote characters, each quote inside doubled.
+std::string quote_doubling(std::string_view text, char quote) {
+  std::string quoted(1, quote);
+  for (const char c : text) {
+    if (c == quote) quoted += quote;
+    quoted += c;
+  }
+  quoted += quote;
+  return quoted;
+}
+
 char hex_digit(unsigned nibble) noexcept {
   return static_cast<char>(nibble < 10 ? '0' + nibble : 'a' + (nibble - 10));
 }
@@ -104,14 +115,8 @@ std::string quote_for_message(std::string_view text) {
   return quoted;
 }
 
-std::string quote_identifier(std::string_view text) {
-  std::string quoted = "\"";
-  for (const char c : text) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  quoted += '"';
-  return quoted;
-}
+std::string quote_identifier(std::string_view text) { return quote_doubling(text, '"'); }
+
+std::string quote_literal(std::string_view text) { return quote_doubling(text, '\''); }
 
 }  // namespace psycache::detail

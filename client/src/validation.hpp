@@ -31,4 +31,7 @@ std::string quote_for_message(std::string_view text);
 // text as an SQL identifier in double quotes, inner quotes doubled.
 std::string quote_identifier(std::string_view text);
 
+// text as an SQL string literal in single quotes, inner quotes doubled.
+std::string quote_literal(std::string_view text);
+
 }  // namespace psycache::detail
