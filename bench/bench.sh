@@ -29,28 +29,18 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BUILD_DIR="${1:?usage: bench.sh BUILD_DIR DATA_DIR [profile]}"
-DATA_DIR="${2:?usage: bench.sh BUILD_DIR DATA_DIR [profile]}"
+BUILD_DIR="${1:?usage: bench.sh BUILD_DIR DATA_DIR [profile|cleanup]}"
+DATA_DIR="${2:?usage: bench.sh BUILD_DIR DATA_DIR [profile|cleanup]}"
+# shellcheck source=bench/common.bash
+source "$BENCH_DIR/common.bash"
 MODE="${3:-measure}"
 SECONDS_PER_RUN="${PSYCACHE_BENCH_SECONDS:-3}"
 ROUNDS="${PSYCACHE_BENCH_ROUNDS:-3}"
 RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
-PG_BIN=/usr/lib/postgresql/15/bin
 CLIENT_BENCH="$BUILD_DIR/bench/psycache_client_bench"
 KEYS=100000
-SERVER_CPU=1
-CLIENT_CPU=0
 DATABASE=psycache_bench
 DSN="host=${PGHOST:?} port=${PGPORT:?} user=${PGUSER:?} dbname=$DATABASE"
-
-# The value every put stores and every loaded key holds: a JSON document of 200 bytes as text.
-make_value() {
-  local head='{"id": 4711, "name": "bench user", "tags": ["alpha", "beta"], "payload": "'
-  local tail='"}'
-  local pad=$((200 - ${#head} - ${#tail}))
-  printf '%s%s%s' "$head" "$(printf "%${pad}s" '' | tr ' ' x)" "$tail"
-}
-VALUE="$(make_value)"
 
 WORK="$(mktemp -d /tmp/psycache-bench.XXXXXX)"
 REDIS_PID=""
@@ -65,9 +55,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log() { printf '\n==> %s\n' "$*"; }
 psql_bench() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE" "$@"; }
-on_clients() { taskset -c "$CLIENT_CPU" "$@"; }
 
 free_port() {
   local port
@@ -94,15 +82,6 @@ VACUUM ANALYZE psycache;
 SQL
   psql_bench -At -c "SELECT count(*) || ' keys, values of ' || max(pg_column_size(value))
     || ' bytes as jsonb (' || length(max(value::text)) || ' as text)' FROM psycache"
-}
-
-# The postmaster and every process it has (and will have) forked run on SERVER_CPU.
-pin_postgres() {
-  local postmaster
-  postmaster="$(head -1 "$DATA_DIR/postmaster.pid")"
-  for pid in "$postmaster" $(pgrep -P "$postmaster"); do
-    taskset -a -p -c "$SERVER_CPU" "$pid" >/dev/null
-  done
 }
 
 start_redis() {

@@ -24,23 +24,15 @@ shopt -s inherit_errexit
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DATA_DIR="${1:?usage: cleanup.sh DATA_DIR}"
+# shellcheck source=bench/common.bash
+source "$BENCH_DIR/common.bash"
 LOAD_SECONDS="${PSYCACHE_CLEANUP_SECONDS:-8}"
 BATCH_SIZE="${PSYCACHE_CLEANUP_BATCH_SIZE:-}"  # psycache.cleanup_batch_size; empty: the default
 RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
-PG_BIN=/usr/lib/postgresql/15/bin
 EXPIRED=1000000
 LIVE=100000
-SERVER_CPU=1
-CLIENT_CPU=0
 : "${PGHOST:?}" "${PGPORT:?}" "${PGUSER:?}"
 
-make_value() {
-  local head='{"id": 4711, "name": "bench user", "tags": ["alpha", "beta"], "payload": "'
-  local tail='"}'
-  local pad=$((200 - ${#head} - ${#tail}))
-  printf '%s%s%s' "$head" "$(printf "%${pad}s" '' | tr ' ' x)" "$tail"
-}
-VALUE="$(make_value)"
 
 WORK="$(mktemp -d /tmp/psycache-cleanup.XXXXXX)"
 WORKER_SET=""
@@ -52,9 +44,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-log() { printf '\n==> %s\n' "$*"; }
 psql_db() { local db="$1"; shift; "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
-on_clients() { taskset -c "$CLIENT_CPU" "$@"; }
 
 reset_worker() {
   psql_db postgres -c 'ALTER SYSTEM RESET psycache.cleanup_databases' \
@@ -63,13 +53,6 @@ reset_worker() {
   WORKER_SET=""
 }
 
-pin_postgres() {
-  local postmaster
-  postmaster="$(head -1 "$DATA_DIR/postmaster.pid")"
-  for pid in "$postmaster" $(pgrep -P "$postmaster"); do
-    taskset -a -p -c "$SERVER_CPU" "$pid" >/dev/null
-  done
-}
 
 load() {  # DATABASE
   "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $1" >/dev/null
