@@ -14,11 +14,16 @@
 #   none    nothing (the baseline)
 #   worker  the background worker: psycache.cleanup_databases names the database (a changed
 #           list starts a pass at once), psycache.cleanup_interval = 3600 so there is one pass;
-#           PSYCACHE_CLEANUP_BATCH_SIZE sets psycache.cleanup_batch_size (default: the GUC's)
+#           PSYCACHE_CLEANUP_BATCH_SIZE sets psycache.cleanup_batch_size and
+#           PSYCACHE_CLEANUP_BATCH_DELAY psycache.cleanup_batch_delay (default: the GUCs')
 #   delete  one unbatched DELETE FROM psycache WHERE expires_at <= statement_timestamp()
 #
+# PSYCACHE_CLEANUP_ROUNDS (default 3) runs the three cases that many times, in turn, so that every
+# round compares them under the same load of the machine.
+#
 # pgbench logs every transaction; the table gives ops/s, p50, p99 and max latency per operation
-# and case, and writes cleanup.md to the results folder. PGHOST, PGPORT, PGUSER as for bench.sh.
+# and case (medians over the rounds), the ratios to the baseline of each round, and writes
+# cleanup.md to the results folder. PGHOST, PGPORT, PGUSER as for bench.sh.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -28,6 +33,8 @@ DATA_DIR="${1:?usage: cleanup.sh DATA_DIR}"
 source "$BENCH_DIR/common.bash"
 LOAD_SECONDS="${PSYCACHE_CLEANUP_SECONDS:-8}"
 BATCH_SIZE="${PSYCACHE_CLEANUP_BATCH_SIZE:-}"  # psycache.cleanup_batch_size; empty: the default
+BATCH_DELAY="${PSYCACHE_CLEANUP_BATCH_DELAY:-}"  # psycache.cleanup_batch_delay (ms); empty: the default
+ROUNDS="${PSYCACHE_CLEANUP_ROUNDS:-3}"
 RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
 EXPIRED=1000000
 LIVE=100000
@@ -49,7 +56,8 @@ psql_db() { local db="$1"; shift; "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$d
 reset_worker() {
   psql_db postgres -c 'ALTER SYSTEM RESET psycache.cleanup_databases' \
     -c 'ALTER SYSTEM RESET psycache.cleanup_interval' \
-    -c 'ALTER SYSTEM RESET psycache.cleanup_batch_size' -c 'SELECT pg_reload_conf()' >/dev/null
+    -c 'ALTER SYSTEM RESET psycache.cleanup_batch_size' \
+    -c 'ALTER SYSTEM RESET psycache.cleanup_batch_delay' -c 'SELECT pg_reload_conf()' >/dev/null
   WORKER_SET=""
 }
 
@@ -84,8 +92,8 @@ summarize() {  # LOG_PREFIX
 }
 
 # Runs the load on DATABASE for LOAD_SECONDS and, one second in, the case's cleanup.
-run_case() {  # CASE DATABASE
-  local case="$1" db="$2" get_pid put_pid note=""
+run_case() {  # CASE DATABASE ROUND
+  local case="$1" db="$2" round="$3" get_pid put_pid note=""
   rm -f "$WORK"/get_log.* "$WORK"/put_log.*
   (cd "$WORK" && on_clients "$PG_BIN/pgbench" -n -M prepared -c 4 -j 4 -T "$LOAD_SECONDS" \
     -f "$WORK/get.sql" -l --log-prefix=get_log "$db" >"$WORK/get.out" 2>&1) &
@@ -101,14 +109,18 @@ run_case() {  # CASE DATABASE
       if [[ -n "$BATCH_SIZE" ]]; then
         psql_db postgres -c "ALTER SYSTEM SET psycache.cleanup_batch_size = $((BATCH_SIZE))"
       fi
+      if [[ -n "$BATCH_DELAY" ]]; then
+        psql_db postgres -c "ALTER SYSTEM SET psycache.cleanup_batch_delay = $((BATCH_DELAY))"
+      fi
       psql_db postgres -c "ALTER SYSTEM SET psycache.cleanup_databases = '$db'" \
         -c 'ALTER SYSTEM SET psycache.cleanup_interval = 3600' -c 'SELECT pg_reload_conf()' \
         >/dev/null
       # The end of the pass: its process has gone from pg_stat_activity (cheap to ask while the
       # load runs; psycache_stats() counts the expired entries) and psycache_stats() shows it.
-      local deadline=$((SECONDS + 60)) start=$SECONDS seen="" running stats=""
+      # A paced pass may outlast the load: then it ends after the load, unmeasured.
+      local deadline=$((SECONDS + 120)) start=$SECONDS seen="" running stats=""
       while [[ -z "$stats" ]]; do
-        ((SECONDS < deadline)) || { echo "the worker did not finish a pass in 60 s" >&2; exit 1; }
+        ((SECONDS < deadline)) || { echo "the worker did not finish a pass in 120 s" >&2; exit 1; }
         sleep 0.2
         running="$(psql_db postgres -At -c "SELECT count(*) FROM pg_stat_activity
           WHERE backend_type = 'psycache cleanup' AND datname = '$db'")"
@@ -120,7 +132,7 @@ run_case() {  # CASE DATABASE
         fi
       done
       read -r left deleted duration_ms <<<"$stats"
-      note="worker pass (batches of $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_size")): deleted $deleted in $duration_ms ms; $left expired left"
+      note="worker pass (batches of $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_size"), $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_delay") between them): deleted $deleted in $duration_ms ms; $left expired left"
       reset_worker
       ;;
     delete)
@@ -134,10 +146,10 @@ run_case() {  # CASE DATABASE
   esac
   wait "$get_pid" || { cat "$WORK/get.out" >&2; exit 1; }
   wait "$put_pid" || { cat "$WORK/put.out" >&2; exit 1; }
-  echo "$case,get,$(summarize get_log)" >>"$WORK/rows.csv"
-  echo "$case,put,$(summarize put_log)" >>"$WORK/rows.csv"
-  [[ -n "$note" ]] && echo "$case: $note" >>"$WORK/notes.txt"
-  grep "^$case," "$WORK/rows.csv"
+  echo "$case,get,$(summarize get_log),$round" >>"$WORK/rows.csv"
+  echo "$case,put,$(summarize put_log),$round" >>"$WORK/rows.csv"
+  [[ -n "$note" ]] && echo "round $round, $case: $note" >>"$WORK/notes.txt"
+  grep "^$case,.*,$round\$" "$WORK/rows.csv"
   [[ -n "$note" ]] && echo "  $note"
   return 0
 }
@@ -151,22 +163,72 @@ report() {
     echo "JSON); $LOAD_SECONDS s of load: 4 clients psycache_get() of random live keys, 1 client"
     echo "psycache_put() of random expired keys; the cleanup starts 1 s into the load."
     echo "Total latency per transaction from pgbench's logs; max ms is the slowest one."
+    echo "$ROUNDS rounds of the three cases in turn; the table shows the median of each column."
+    echo "Load average of the machine (1 min) at the start of each round: $(paste -sd, "$WORK/load.txt")."
     echo
     echo "| case | op | ops/s | p50 µs | p99 µs | max ms |"
     echo "|---|---|--:|--:|--:|--:|"
-    awk -F, '{ printf "| %s | %s | %d | %d | %d | %.1f |\n", $1, $2, $3, $4, $5, $6 / 1000 }' \
-      "$WORK/rows.csv"
+    awk -F, '
+      function median(list,    v, n, i, j, t) {
+        n = split(list, v, " ")
+        for (i = 2; i <= n; i++) {
+          t = v[i] + 0
+          for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]
+          v[j + 1] = t
+        }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      }
+      {
+        k = $1 "," $2
+        if (!(k in ops)) order[++count] = k
+        ops[k] = ops[k] " " $3; p50[k] = p50[k] " " $4; p99[k] = p99[k] " " $5; mx[k] = mx[k] " " $6
+      }
+      END {
+        for (i = 1; i <= count; i++) {
+          k = order[i]; split(k, name, ",")
+          printf "| %s | %s | %d | %d | %d | %.1f |\n", name[1], name[2], median(ops[k]),
+            median(p50[k]), median(p99[k]), median(mx[k]) / 1000
+        }
+      }' "$WORK/rows.csv"
     echo
     sed 's/^/- /' "$WORK/notes.txt"
+    echo
+    echo "Per round, against that round's baseline (none):"
+    echo
+    echo "| round | get p99 worker / none | get p99 delete / none | put max none ms | put max worker ms | put max delete ms |"
+    echo "|--:|--:|--:|--:|--:|--:|"
     awk -F, '
-      $1 == "none" && $2 == "get" { base_p99 = $5 }
-      $1 == "worker" && $2 == "get" { worker_p99 = $5 }
-      $1 == "worker" && $2 == "put" { worker_max = $6 }
+      $2 == "get" { p99[$7, $1] = $5 }
+      $2 == "put" { mx[$7, $1] = $6 }
+      $7 > rounds { rounds = $7 }
       END {
-        r = worker_p99 / base_p99
-        printf "- get p99, worker / none: %.2fx (target at most 1.3x): %s\n", r, (r <= 1.3 ? "met" : "NOT met")
-        printf "- put max during the worker: %.1f ms (target at most 20 ms): %s\n", worker_max / 1000,
-          (worker_max <= 20000 ? "met" : "NOT met")
+        for (r = 1; r <= rounds; r++) {
+          printf "| %d | %.2fx | %.2fx | %.1f | %.1f | %.1f |\n", r, p99[r, "worker"] / p99[r, "none"],
+            p99[r, "delete"] / p99[r, "none"], mx[r, "none"] / 1000, mx[r, "worker"] / 1000,
+            mx[r, "delete"] / 1000
+        }
+      }' "$WORK/rows.csv"
+    echo
+    awk -F, '
+      function median(list,    v, n, i, j, t) {
+        n = split(list, v, " ")
+        for (i = 2; i <= n; i++) {
+          t = v[i] + 0
+          for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]
+          v[j + 1] = t
+        }
+        return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      }
+      $2 == "get" { p99[$7, $1] = $5 }
+      $2 == "put" && $1 == "worker" { worker_max = worker_max " " $6 }
+      $7 > rounds { rounds = $7 }
+      END {
+        for (r = 1; r <= rounds; r++) ratios = ratios " " p99[r, "worker"] / p99[r, "none"]
+        ratio = median(ratios); put_max = median(worker_max)
+        printf "- get p99, worker / none (median of the rounds): %.2fx (target at most 1.3x): %s\n",
+          ratio, (ratio <= 1.3 ? "met" : "NOT met")
+        printf "- put max during the worker (median of the rounds): %.1f ms (target at most 20 ms): %s\n",
+          put_max / 1000, (put_max <= 20000 ? "met" : "NOT met")
       }' "$WORK/rows.csv"
   } >"$out"
   cat "$out"
@@ -179,12 +241,17 @@ main() {
   mkdir -p "$RESULTS"
   : >"$WORK/rows.csv"
   : >"$WORK/notes.txt"
-  local case
-  for case in none worker delete; do
-    log "case $case: loading $EXPIRED expired and $LIVE live entries into cleanup_$case"
-    load "cleanup_$case"
-    log "case $case: $LOAD_SECONDS s of load"
-    run_case "$case" "cleanup_$case"
+  : >"$WORK/load.txt"
+  local case round
+  for ((round = 1; round <= ROUNDS; round++)); do
+    cut -d' ' -f1 /proc/loadavg >>"$WORK/load.txt"
+    for case in none worker delete; do
+      log "round $round/$ROUNDS, case $case: loading $EXPIRED expired and $LIVE live entries"
+      load "cleanup_${case}_$round"
+      log "round $round/$ROUNDS, case $case: $LOAD_SECONDS s of load"
+      run_case "$case" "cleanup_${case}_$round" "$round"
+      psql_db postgres -c "DROP DATABASE cleanup_${case}_$round" >/dev/null
+    done
   done
   log "results"
   report

@@ -114,6 +114,22 @@ BatchOutcome RunBatch(int batch_size, TimestampTz* resume_from) {
   return deleted < batch_size ? BatchOutcome::kDone : BatchOutcome::kMore;
 }
 
+// Between two batches: sleeps psycache.cleanup_batch_delay, so that a pass leaves most of a CPU to
+// the queries that run meanwhile (and to the writers waiting for the rows of the next batch), and
+// applies a reload, so that a long pass follows new settings from its next batch on. SIGTERM
+// sets the latch: the pass ends at once.
+void PauseBetweenBatches() {
+  if (cleanup_batch_delay > 0) {
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, cleanup_batch_delay,
+                    PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+  }
+  if (ConfigReloadPending != 0) {
+    ConfigReloadPending = 0;
+    ProcessConfigFile(PGC_SIGHUP);
+  }
+}
+
 int64 MicrosecondsSince(TimestampTz start) {
   TimestampTz now = GetCurrentTimestamp();
   return now > start ? now - start : 0;
@@ -151,6 +167,7 @@ void psycache_cleanup_worker_main(Datum argument) {
 
   // die() lets CHECK_FOR_INTERRUPTS end the pass promptly, also in the middle of a batch.
   pqsignal(SIGTERM, die);
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
   BackgroundWorkerUnblockSignals();
   BackgroundWorkerInitializeConnectionByOid(pass.database, InvalidOid, 0);
   pgstat_report_appname("psycache cleanup");
@@ -174,6 +191,7 @@ void psycache_cleanup_worker_main(Datum argument) {
     do {
       CHECK_FOR_INTERRUPTS();
       pass.outcome = psycache::RunBatch(psycache::cleanup_batch_size, &resume_from);
+      if (pass.outcome == BatchOutcome::kMore) psycache::PauseBetweenBatches();
     } while (pass.outcome == BatchOutcome::kMore);
   }
   PG_CATCH();
