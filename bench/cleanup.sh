@@ -115,22 +115,34 @@ run_case() {  # CASE DATABASE ROUND
       psql_db postgres -c "ALTER SYSTEM SET psycache.cleanup_databases = '$db'" \
         -c 'ALTER SYSTEM SET psycache.cleanup_interval = 3600' -c 'SELECT pg_reload_conf()' \
         >/dev/null
-      # The end of the pass: its process has gone from pg_stat_activity (cheap to ask while the
-      # load runs; psycache_stats() counts the expired entries) and psycache_stats() shows it.
+      # The end of the pass: its process has come and gone from pg_stat_activity. One session
+      # watches, sleeping in the server: a new connection for every look would cost the server's
+      # core a backend start each time, which the gets of this case alone would feel.
       # A paced pass may outlast the load: then it ends after the load, unmeasured.
-      local deadline=$((SECONDS + 120)) start=$SECONDS seen="" running stats=""
-      while [[ -z "$stats" ]]; do
-        ((SECONDS < deadline)) || { echo "the worker did not finish a pass in 120 s" >&2; exit 1; }
-        sleep 0.2
-        running="$(psql_db postgres -At -c "SELECT count(*) FROM pg_stat_activity
-          WHERE backend_type = 'psycache cleanup' AND datname = '$db'")"
-        ((running > 0)) && seen=1
-        if ((running == 0)) && [[ -n "$seen" || $((SECONDS - start)) -ge 3 ]]; then
-          stats="$(psql_db "$db" -At -F' ' -c "SELECT expired_entries, worker_last_deleted,
-            round(extract(epoch FROM worker_last_duration) * 1000) FROM psycache_stats()
-            WHERE worker_last_run IS NOT NULL")"
-        fi
-      done
+      psql_db "$db" -c "DO \$\$
+        DECLARE
+          started timestamptz := clock_timestamp();
+          seen boolean := false;
+          running boolean;
+        BEGIN
+          LOOP
+            running := EXISTS (SELECT FROM pg_stat_activity
+              WHERE backend_type = 'psycache cleanup' AND datname = current_database());
+            seen := seen OR running;
+            EXIT WHEN NOT running AND (seen OR clock_timestamp() > started + interval '3 s');
+            IF clock_timestamp() > started + interval '120 s' THEN
+              RAISE 'the worker did not finish a pass in 120 s';
+            END IF;
+            PERFORM pg_sleep(0.2);
+            COMMIT;  -- a fresh look at pg_stat_activity, and no snapshot held through the pass
+          END LOOP;
+        END \$\$"
+      # psycache_stats() counts the expired entries: asked once, when the pass is over.
+      local stats
+      stats="$(psql_db "$db" -At -F' ' -c "SELECT expired_entries, worker_last_deleted,
+        round(extract(epoch FROM worker_last_duration) * 1000) FROM psycache_stats()
+        WHERE worker_last_run IS NOT NULL")"
+      [[ -n "$stats" ]] || { echo "the worker recorded no pass" >&2; exit 1; }
       read -r left deleted duration_ms <<<"$stats"
       note="worker pass (batches of $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_size"), $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_delay") between them): deleted $deleted in $duration_ms ms; $left expired left"
       reset_worker

@@ -115,18 +115,23 @@ BatchOutcome RunBatch(int batch_size, TimestampTz* resume_from) {
 }
 
 // Between two batches: sleeps psycache.cleanup_batch_delay, so that a pass leaves most of a CPU to
-// the queries that run meanwhile (and to the writers waiting for the rows of the next batch), and
-// applies a reload, so that a long pass follows new settings from its next batch on. SIGTERM
-// sets the latch: the pass ends at once.
+// the queries that run meanwhile, and applies a reload, so that a long pass follows new settings
+// from its next batch on (a new delay at once). The latch may have been set before (a reload,
+// the postmaster): the pause lasts the whole delay all the same. SIGTERM ends the pass at once.
 void PauseBetweenBatches() {
-  if (cleanup_batch_delay > 0) {
-    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, cleanup_batch_delay,
+  TimestampTz start = GetCurrentTimestamp();
+  for (;;) {
+    CHECK_FOR_INTERRUPTS();
+    if (ConfigReloadPending != 0) {
+      ConfigReloadPending = 0;
+      ProcessConfigFile(PGC_SIGHUP);
+    }
+    long remaining =
+        cleanup_batch_delay - TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
+    if (remaining <= 0) return;
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, remaining,
                     PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
-  }
-  if (ConfigReloadPending != 0) {
-    ConfigReloadPending = 0;
-    ProcessConfigFile(PGC_SIGHUP);
   }
 }
 

@@ -10,7 +10,7 @@ PLAIN_DB=psycache_worker_plain       # exists, without the extension
 MISSING_DB=psycache_worker_missing   # never exists
 READER=psycache_worker_reader        # a role with only some rights on the table
 SETTINGS=(psycache.cleanup_interval psycache.cleanup_databases psycache.cleanup_role
-  psycache.cleanup_batch_size)
+  psycache.cleanup_batch_size psycache.cleanup_batch_delay)
 LAUNCHER="backend_type = 'psycache cleanup launcher'"
 
 # What ALTER SYSTEM had set before, to put back at the end.
@@ -51,7 +51,7 @@ expire() {
            FROM generate_series(1, $1) AS i"
 }
 
-plan 29
+plan 35
 START_OFFSET=$(log_offset)
 q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 q postgres "DROP DATABASE IF EXISTS $PLAIN_DB WITH (FORCE)"
@@ -169,12 +169,65 @@ q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 wait "$LOCKER" 2>/dev/null
 is "$(q "$DB" "SELECT psycache_cleanup()")" "1" "once the writer is gone, the row goes too"
 
+# --- the worker's batches skip a locked row too, and a later pass deletes it ------------------
+# pass_after BEFORE: waits until psycache_stats shows a pass that ran after BEFORE.
+pass_after() { wait_until 10 "$DB" "SELECT worker_last_run > '$1' FROM psycache_stats()"; }
+expire 5 "held:"
+PGAPPNAME=psycache_worker_holder psql -X -q -d "$DB" -c "BEGIN" \
+  -c "SELECT key FROM psycache WHERE key = 'held:3' FOR UPDATE" -c "SELECT pg_sleep(60)" \
+  >/dev/null 2>&1 &
+HOLDER=$!
+wait_until 10 "$DB" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                     WHERE application_name = 'psycache_worker_holder' AND query LIKE '%pg_sleep%')"
+BEFORE="$(q "$DB" "SELECT now()")"
+configure psycache.cleanup_batch_size 2 psycache.cleanup_interval 3600
+pass_after "$BEFORE"
+is "$(stats "worker_last_deleted, worker_last_error IS NULL, expired_entries")" "4|t|1" \
+  "a pass in batches of 2 skips the expired row that a writer has locked: 4 deleted, counted exactly"
+q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE application_name = 'psycache_worker_holder'" >/dev/null
+wait "$HOLDER" 2>/dev/null
+BEFORE="$(q "$DB" "SELECT now()")"
+configure psycache.cleanup_interval 3599
+pass_after "$BEFORE"
+is "$(stats "worker_last_deleted, expired_entries, entries")" "1|0|10" \
+  "once the writer is gone, the next pass deletes that row: 1 deleted, the live entries stay"
+
+# --- pacing: psycache.cleanup_batch_delay after each batch, and a reload during a pass --------
+configure psycache.cleanup_interval 0
+launcher_reports "psycache cleanup is off (psycache.cleanup_interval = 0)"
+expire 1000 "paced:"
+BEFORE="$(q "$DB" "SELECT now()")"
+configure psycache.cleanup_batch_size 100 psycache.cleanup_batch_delay 100 \
+  psycache.cleanup_interval 3600
+pass_after "$BEFORE"
+is "$(stats "worker_last_deleted, worker_last_duration >= interval '900 ms', expired_entries")" \
+  "1000|t|0" "with batches of 100 and a delay of 100 ms, 1000 expired entries take 10 pauses (0.9 s at least)"
+diag "that pass took $(stats worker_last_duration)"
+
+configure psycache.cleanup_interval 0
+launcher_reports "psycache cleanup is off (psycache.cleanup_interval = 0)"
+expire 1000 "slow:"
+configure psycache.cleanup_batch_size 10 psycache.cleanup_batch_delay 10s \
+  psycache.cleanup_interval 3600
+wait_until 10 "$DB" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type =
+                     'psycache cleanup' AND datname = '$DB' AND wait_event = 'Extension')"
+ok $? "a pass with a delay of 10 s sleeps after its first batch of 10 (wait_event Extension)"
+is "$(stats expired_entries)" "990" "and has deleted that batch alone"
+STARTED=$SECONDS
+configure psycache.cleanup_batch_delay 0
+wait_until 10 "$DB" "SELECT expired_entries = 0 FROM psycache_stats()"
+ok $? "a reload to psycache.cleanup_batch_delay = 0 wakes the pass, which deletes the rest at once"
+diag "the remaining 990 went $((SECONDS - STARTED)) s after the reload"
+q postgres "ALTER SYSTEM RESET psycache.cleanup_batch_delay"
+
 # --- DROP EXTENSION in the middle of a pass ---------------------------------------------------
 OFFSET=$(log_offset)
 configure psycache.cleanup_batch_size 100 psycache.cleanup_interval 1
 expire 100000 "many:"
+# (between its batches, a paced pass is idle in pg_stat_activity: waiting for its delay)
 wait_until 10 "$DB" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type =
-                     'psycache cleanup' AND datname = '$DB' AND state = 'active')"
+                     'psycache cleanup' AND datname = '$DB')"
 ok $? "a pass runs in batches of 100 through 100,000 expired entries"
 diag "$(q "$DB" "SELECT count(*) FROM psycache") entries left when DROP EXTENSION starts"
 q "$DB" "SET statement_timeout = '10s'; DROP EXTENSION psycache"
