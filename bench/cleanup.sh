@@ -18,6 +18,11 @@
 #           PSYCACHE_CLEANUP_BATCH_DELAY psycache.cleanup_batch_delay (default: the GUCs')
 #   delete  one unbatched DELETE FROM psycache WHERE expires_at <= statement_timestamp()
 #
+# When the server log is found (SERVER_LOG, by default server.log beside DATA_DIR, where ./run
+# puts it), the load runs with log_lock_waits = on and deadlock_timeout = 1ms: the log then tells
+# every lock wait of more than 1 ms and how long it lasted, the one measure of what a put waits
+# for the cleanup that the machine's other load does not blur.
+#
 # PSYCACHE_CLEANUP_ROUNDS (default 3) runs the three cases that many times, in turn, so that every
 # round compares them under the same load of the machine.
 #
@@ -41,10 +46,15 @@ LIVE=100000
 : "${PGHOST:?}" "${PGPORT:?}" "${PGUSER:?}"
 
 
+SERVER_LOG="${SERVER_LOG:-$(dirname "$DATA_DIR")/server.log}"
+[[ -r "$SERVER_LOG" ]] || SERVER_LOG=""
+
 WORK="$(mktemp -d /tmp/psycache-cleanup.XXXXXX)"
 WORKER_SET=""
+LOCK_LOG_SET=""
 cleanup() {
   if [[ -n "$WORKER_SET" ]]; then reset_worker || true; fi
+  if [[ -n "$LOCK_LOG_SET" ]]; then set_lock_log RESET || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -52,6 +62,27 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 psql_db() { local db="$1"; shift; "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+
+set_lock_log() {  # SET or RESET
+  local how="$1"
+  if [[ "$how" == SET ]]; then
+    psql_db postgres -c 'ALTER SYSTEM SET log_lock_waits = on' \
+      -c "ALTER SYSTEM SET deadlock_timeout = '1ms'" -c 'SELECT pg_reload_conf()' >/dev/null
+    LOCK_LOG_SET=1
+  else
+    psql_db postgres -c 'ALTER SYSTEM RESET log_lock_waits' \
+      -c 'ALTER SYSTEM RESET deadlock_timeout' -c 'SELECT pg_reload_conf()' >/dev/null
+    LOCK_LOG_SET=""
+  fi
+}
+
+# Prints "count,max_ms" of the lock waits longer than 1 ms that the server logged after OFFSET.
+lock_waits() {  # OFFSET
+  [[ -n "$SERVER_LOG" ]] || { echo ","; return; }
+  tail -c +"$(($1 + 1))" "$SERVER_LOG" |
+    sed -n 's/.* acquired [A-Za-z]* on [a-z]* .* after \([0-9.]*\) ms$/\1/p' |
+    awk '{ n++; if ($1 > m) m = $1 } END { printf "%d,%.1f\n", n, m }'
+}
 
 reset_worker() {
   psql_db postgres -c 'ALTER SYSTEM RESET psycache.cleanup_databases' \
@@ -93,7 +124,8 @@ summarize() {  # LOG_PREFIX
 
 # Runs the load on DATABASE for LOAD_SECONDS and, one second in, the case's cleanup.
 run_case() {  # CASE DATABASE ROUND
-  local case="$1" db="$2" round="$3" get_pid put_pid note=""
+  local case="$1" db="$2" round="$3" get_pid put_pid note="" log_offset=0
+  [[ -n "$SERVER_LOG" ]] && log_offset="$(stat -c %s "$SERVER_LOG")"
   rm -f "$WORK"/get_log.* "$WORK"/put_log.*
   (cd "$WORK" && on_clients "$PG_BIN/pgbench" -n -M prepared -c 4 -j 4 -T "$LOAD_SECONDS" \
     -f "$WORK/get.sql" -l --log-prefix=get_log "$db" >"$WORK/get.out" 2>&1) &
@@ -161,6 +193,7 @@ run_case() {  # CASE DATABASE ROUND
   echo "$case,get,$(summarize get_log),$round" >>"$WORK/rows.csv"
   echo "$case,put,$(summarize put_log),$round" >>"$WORK/rows.csv"
   [[ -n "$note" ]] && echo "round $round, $case: $note" >>"$WORK/notes.txt"
+  echo "$case,$round,$(lock_waits "$log_offset")" >>"$WORK/waits.csv"
   grep "^$case,.*,$round\$" "$WORK/rows.csv"
   [[ -n "$note" ]] && echo "  $note"
   return 0
@@ -221,6 +254,18 @@ report() {
         }
       }' "$WORK/rows.csv"
     echo
+    if [[ -n "$SERVER_LOG" ]]; then
+      echo "Lock waits of more than 1 ms (log_lock_waits; in these cases only the put waits, and only"
+      echo "for the cleanup's transaction): how many, and the longest, per round:"
+      echo
+      echo "| round | none | worker | delete |"
+      echo "|--:|--:|--:|--:|"
+      awk -F, '
+        { w[$2, $1] = $3 == "" ? "-" : ($3 == 0 ? "0" : $3 " (" $4 " ms)"); if ($2 > rounds) rounds = $2 }
+        END { for (r = 1; r <= rounds; r++) printf "| %d | %s | %s | %s |\n", r, w[r, "none"], w[r, "worker"], w[r, "delete"] }
+      ' "$WORK/waits.csv"
+      echo
+    fi
     awk -F, '
       function median(list,    v, n, i, j, t) {
         n = split(list, v, " ")
@@ -254,6 +299,8 @@ main() {
   : >"$WORK/rows.csv"
   : >"$WORK/notes.txt"
   : >"$WORK/load.txt"
+  : >"$WORK/waits.csv"
+  [[ -n "$SERVER_LOG" ]] && set_lock_log SET
   local case round
   for ((round = 1; round <= ROUNDS; round++)); do
     cut -d' ' -f1 /proc/loadavg >>"$WORK/load.txt"
