@@ -17,6 +17,8 @@
 #           PSYCACHE_CLEANUP_BATCH_SIZE sets psycache.cleanup_batch_size and
 #           PSYCACHE_CLEANUP_BATCH_DELAY psycache.cleanup_batch_delay (default: the GUCs')
 #   delete  one unbatched DELETE FROM psycache WHERE expires_at <= statement_timestamp()
+#   call    (only with PSYCACHE_CLEANUP_EXTRA_CASES=call) one SELECT psycache_cleanup(), as the
+#           client's cleanup thread and the pg_cron job run it: its batches share one transaction
 #
 # When the server log is found (SERVER_LOG, by default server.log beside DATA_DIR, where ./run
 # puts it), the load runs with log_lock_waits = on and deadlock_timeout = 1ms: the log then tells
@@ -40,6 +42,7 @@ LOAD_SECONDS="${PSYCACHE_CLEANUP_SECONDS:-8}"
 BATCH_SIZE="${PSYCACHE_CLEANUP_BATCH_SIZE:-}"  # psycache.cleanup_batch_size; empty: the default
 BATCH_DELAY="${PSYCACHE_CLEANUP_BATCH_DELAY:-}"  # psycache.cleanup_batch_delay (ms); empty: the default
 ROUNDS="${PSYCACHE_CLEANUP_ROUNDS:-3}"
+EXTRA_CASES="${PSYCACHE_CLEANUP_EXTRA_CASES:-}"  # "call": also one SELECT psycache_cleanup()
 RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
 EXPIRED=1000000
 LIVE=100000
@@ -187,6 +190,13 @@ run_case() {  # CASE DATABASE ROUND
       t1=$(date +%s%N)
       note="one DELETE: deleted $deleted in $(((t1 - t0) / 1000000)) ms (as psql saw it)"
       ;;
+    call)
+      local t0 t1 deleted
+      t0=$(date +%s%N)
+      deleted="$(psql_db "$db" -At -c 'SELECT psycache_cleanup()')"
+      t1=$(date +%s%N)
+      note="SELECT psycache_cleanup(): deleted $deleted in $(((t1 - t0) / 1000000)) ms (as psql saw it)"
+      ;;
   esac
   wait "$get_pid" || { cat "$WORK/get.out" >&2; exit 1; }
   wait "$put_pid" || { cat "$WORK/put.out" >&2; exit 1; }
@@ -258,12 +268,19 @@ report() {
       echo "Lock waits of more than 1 ms (log_lock_waits; in these cases only the put waits, and only"
       echo "for the cleanup's transaction): how many, and the longest, per round:"
       echo
-      echo "| round | none | worker | delete |"
-      echo "|--:|--:|--:|--:|"
       awk -F, '
-        { w[$2, $1] = $3 == "" ? "-" : ($3 == 0 ? "0" : $3 " (" $4 " ms)"); if ($2 > rounds) rounds = $2 }
-        END { for (r = 1; r <= rounds; r++) printf "| %d | %s | %s | %s |\n", r, w[r, "none"], w[r, "worker"], w[r, "delete"] }
-      ' "$WORK/waits.csv"
+        !($1 in seen) { seen[$1] = 1; cases[++n] = $1 }
+        { w[$2, $1] = $3 == 0 ? "0" : $3 " (longest " $4 " ms)"; if ($2 > rounds) rounds = $2 }
+        END {
+          head = "| round |"; rule = "|--:|"
+          for (c = 1; c <= n; c++) { head = head " " cases[c] " |"; rule = rule "--:|" }
+          print head; print rule
+          for (r = 1; r <= rounds; r++) {
+            line = "| " r " |"
+            for (c = 1; c <= n; c++) line = line " " w[r, cases[c]] " |"
+            print line
+          }
+        }' "$WORK/waits.csv"
       echo
     fi
     awk -F, '
@@ -304,7 +321,7 @@ main() {
   local case round
   for ((round = 1; round <= ROUNDS; round++)); do
     cut -d' ' -f1 /proc/loadavg >>"$WORK/load.txt"
-    for case in none worker delete; do
+    for case in none worker delete $EXTRA_CASES; do
       log "round $round/$ROUNDS, case $case: loading $EXPIRED expired and $LIVE live entries"
       load "cleanup_${case}_$round"
       log "round $round/$ROUNDS, case $case: $LOAD_SECONDS s of load"
