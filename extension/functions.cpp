@@ -6,6 +6,7 @@
 
 #include "arguments.hpp"
 #include "boundary.hpp"
+#include "cleanup_call.hpp"
 #include "cleanup_runs.hpp"
 #include "cron.hpp"
 #include "errors.hpp"
@@ -56,9 +57,20 @@ Datum Remove(FunctionCallInfo fcinfo) {
 }
 
 // psycache_cleanup(batch_size) -> how many expired entries were deleted, batch_size at a time.
-// The batches share the caller's transaction; each one skips rows that a writer has locked.
+// Each batch skips rows that a writer has locked. Outside a transaction block, each batch commits
+// on its own, in a background worker (cleanup_call.hpp); else they share the caller's transaction.
 Datum Cleanup(FunctionCallInfo fcinfo) {
   int32 batch_size = BatchSizeArgument(fcinfo, 0);
+  Oid schema = InvalidOid;
+  const std::string table = std::string(ExtensionSchema(fcinfo, &schema)) + ".psycache";
+  Oid relation = PgCall([schema] { return get_relname_relid("psycache", schema); });
+  if (OidIsValid(relation)) {
+    const char* table_name = table.c_str();
+    int64 deleted = PgCall([relation, table_name, batch_size] {
+      return CleanupInOwnTransactions(relation, table_name, batch_size);
+    });
+    if (deleted >= 0) return Int64GetDatum(deleted);
+  }
   int64 total = 0;
   Datum args[] = {Int32GetDatum(batch_size), TimestampTzGetDatum(DT_NOBEGIN)};
   for (;;) {

@@ -32,4 +32,25 @@ SELECT psycache_cleanup('ten');
 SELECT count(*) AS entries FROM psycache;
 SELECT psycache_cleanup(2147483647);
 
+-- outside a transaction block the batches run in a background worker with the caller's rights,
+-- and its error comes back; inside one, they run in the caller's transaction
+CREATE ROLE regress_psycache_cleaner;
+GRANT EXECUTE ON FUNCTION psycache_cleanup(integer) TO regress_psycache_cleaner;
+GRANT SELECT ON psycache TO regress_psycache_cleaner;
+SELECT psycache_put('expired', '1', interval '-1 hour');
+SET ROLE regress_psycache_cleaner;
+SELECT psycache_cleanup();
+BEGIN;
+SELECT psycache_cleanup();
+ROLLBACK;
+RESET ROLE;
+GRANT UPDATE, DELETE ON psycache TO regress_psycache_cleaner;
+SET ROLE regress_psycache_cleaner;
+SELECT psycache_cleanup();
+RESET ROLE;
+SELECT count(*) AS entries FROM psycache;
+REVOKE ALL ON psycache FROM regress_psycache_cleaner;
+REVOKE ALL ON FUNCTION psycache_cleanup(integer) FROM regress_psycache_cleaner;
+DROP ROLE regress_psycache_cleaner;
+
 DROP EXTENSION psycache;

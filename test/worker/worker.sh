@@ -51,7 +51,7 @@ expire() {
            FROM generate_series(1, $1) AS i"
 }
 
-plan 35
+plan 39
 START_OFFSET=$(log_offset)
 q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 q postgres "DROP DATABASE IF EXISTS $PLAIN_DB WITH (FORCE)"
@@ -168,6 +168,21 @@ q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
             WHERE application_name = 'psycache_worker_locker'" >/dev/null
 wait "$LOCKER" 2>/dev/null
 is "$(q "$DB" "SELECT psycache_cleanup()")" "1" "once the writer is gone, the row goes too"
+
+# --- psycache_cleanup() outside a transaction block: a transaction per batch, in a worker ------
+expire 200000 "call:"
+# (statement_timeout from PGOPTIONS: a "SET ...; SELECT ..." string would be one implicit
+# transaction block, in which the batches share the caller's transaction)
+! PGOPTIONS="$PGOPTIONS -c statement_timeout=1s" q "$DB" "SELECT psycache_cleanup(10)" 2>/dev/null
+ok $? "a psycache_cleanup(10) of 200,000 expired entries is cancelled by a 1 s statement_timeout"
+LEFT="$(q "$DB" "SELECT count(*) FROM psycache WHERE key LIKE 'call:%'")"
+diag "$((200000 - LEFT)) of them were deleted before the cancel"
+((LEFT > 0 && LEFT < 200000))
+ok $? "the batches it committed before the cancel stay deleted: each batch is a transaction"
+wait_until 5 postgres "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                       WHERE backend_type = 'psycache_cleanup() call')"
+ok $? "and its background worker stops with the cancelled call"
+is "$(q "$DB" "SELECT psycache_cleanup()")" "$LEFT" "the next call deletes the rest, counted exactly"
 
 # --- the worker's batches skip a locked row too, and a later pass deletes it ------------------
 # pass_after BEFORE: waits until psycache_stats shows a pass that ran after BEFORE.
