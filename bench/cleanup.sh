@@ -218,7 +218,7 @@ report() {
     echo "JSON); $LOAD_SECONDS s of load: 4 clients psycache_get() of random live keys, 1 client"
     echo "psycache_put() of random expired keys; the cleanup starts 1 s into the load."
     echo "Total latency per transaction from pgbench's logs; max ms is the slowest one."
-    echo "$ROUNDS rounds of the three cases in turn; the table shows the median of each column."
+    echo "$ROUNDS rounds of the cases in turn; the table shows the median of each column."
     echo "Load average of the machine (1 min) at the start of each round: $(paste -sd, "$WORK/load.txt")."
     echo
     echo "| case | op | ops/s | p50 µs | p99 µs | max ms |"

@@ -120,7 +120,7 @@ int64 CleanupInOwnTransactions(Oid relation, const char* table, int32 batch_size
   { status = WaitForBackgroundWorkerShutdown(handle); }
   PG_END_ENSURE_ERROR_CLEANUP(StopWorker, PointerGetDatum(handle));
   pg_read_barrier();
-  CleanupCall* answer = static_cast<CleanupCall*>(palloc(sizeof(CleanupCall)));
+  auto* answer = static_cast<CleanupCall*>(palloc(sizeof(CleanupCall)));
   memcpy(answer, call, sizeof(CleanupCall));
   dsm_detach(segment);
 
