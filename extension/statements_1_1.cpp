@@ -102,27 +102,40 @@ std::string SqlFor(Statement11 statement, const std::string& schema) {
       return "SELECT c.expires_at OPERATOR(pg_catalog.-) " + now + " FROM " + table +
              " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 AND " + live;
     case Statement11::kIncr: {
-      // A live number gets delta added (as numeric: it cannot overflow here); a missing or
-      // expired key is stored as delta with expiry $3; a live entry keeps its expiry. Any other
-      // value is left as it is. One row: the value's JSON type and, for a number, the new value
-      // and its scale; the caller checks them and raises its error, which undoes the write.
+      // A missing or expired key is stored as delta ($2) with expiry $3. A live one gets delta
+      // added and keeps its expiry, but only when its value is a JSON integer and the sum fits
+      // in a bigint: a refused incr writes nothing. One row: the new counter (bigint); or, when
+      // refused, NULL and what the value is: its JSON type, and for a number the sum (numeric)
+      // and the number's scale, for the caller's error. No row when the key changed between
+      // the two (the SELECT's snapshot is older than the row ON CONFLICT saw).
+      const std::string number = "CAST(c.value AS pg_catalog.numeric)";
+      const std::string sum = number + " OPERATOR(pg_catalog.+) CAST($2 AS pg_catalog.numeric)";
       const std::string is_number =
           "pg_catalog.jsonb_typeof(c.value) OPERATOR(pg_catalog.=) 'number'";
-      const std::string sum =
-          "pg_catalog.to_jsonb(CAST(c.value AS pg_catalog.numeric) "
-          "OPERATOR(pg_catalog.+) CAST($2 AS pg_catalog.numeric))";
-      return "INSERT INTO " + table +
+      // CASE, not AND: the casts must only see numbers.
+      const std::string countable =
+          "CASE WHEN " + expired + " THEN true WHEN " + is_number + " THEN pg_catalog.scale(" +
+          number + ") OPERATOR(pg_catalog.=) 0 AND " + sum +
+          " BETWEEN -9223372036854775808 AND 9223372036854775807 ELSE false END";
+      return "WITH counted AS ("
+             "INSERT INTO " +
+             table +
              " AS c (key, value, expires_at) VALUES ($1, pg_catalog.to_jsonb($2), $3)"
              " ON CONFLICT (key) DO UPDATE SET"
              " value = CASE WHEN " +
-             expired + " THEN EXCLUDED.value WHEN " + is_number + " THEN " + sum +
-             " ELSE c.value END,"
+             expired + " THEN EXCLUDED.value ELSE pg_catalog.to_jsonb(" + sum +
+             ") END,"
              " expires_at = CASE WHEN " +
              expired +
              " THEN EXCLUDED.expires_at ELSE c.expires_at END"
-             " RETURNING pg_catalog.jsonb_typeof(c.value),"
-             " CASE WHEN " +
-             is_number + " THEN CAST(c.value AS pg_catalog.numeric) END";
+             " WHERE " +
+             countable + " RETURNING CAST(c.value AS pg_catalog.int8) AS counter) " +
+             "SELECT k.counter, NULL::pg_catalog.text, NULL::pg_catalog.numeric FROM counted AS k "
+             "UNION ALL "
+             "SELECT NULL, pg_catalog.jsonb_typeof(c.value), CASE WHEN " +
+             is_number + " AND pg_catalog.scale(" + number + ") OPERATOR(pg_catalog.=) 0 THEN " +
+             sum + " END FROM " + table + " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 AND " +
+             live + " AND NOT EXISTS (SELECT FROM counted)";
     }
   }
   throw Error(ERRCODE_INTERNAL_ERROR, "unknown psycache statement");
