@@ -96,7 +96,7 @@ TEST_CASE_METHOD(Fixture, "get_many_raw returns each key's value or a miss, in t
   CHECK(cache.get_raw(a) == json{{"n", 1}});
 }
 
-TEST_CASE_METHOD(Fixture, "Any JSON document round-trips through a batch; JSON null is a hit") {
+TEST_CASE_METHOD(Fixture, "Any JSON document round-trips through a batch, JSON null is a hit") {
   const std::vector<json> documents = {json(nullptr),      json(true),    json(-1.5),
                                        json("t\"e\\x{}"),  json::array(), json::object(),
                                        json{{"k", {1, 2}}}};
@@ -120,7 +120,7 @@ TEST_CASE_METHOD(Fixture, "Any JSON document round-trips through a batch; JSON n
 }
 
 TEST_CASE_METHOD(Fixture,
-                 "put_many_raw overwrites value and expiry; a repeated key keeps its last value") {
+                 "put_many_raw overwrites value and expiry, a repeated key keeps its last value") {
   const std::string key = unique_key();
   cache.put_raw(key, "old", 5);
   cache.put_many_raw({{key, "first"}, {unique_key(), 1}, {key, "last"}}, 600);
