@@ -2,7 +2,7 @@
 # The measurements of `./run bench`: psycache's client, libpqxx alone, pgbench (the original
 # psycache's SQL, and the extension's functions) and redis-benchmark, on one data set, in one run.
 #
-#   bench/bench.sh BUILD_DIR DATA_DIR [profile|cleanup]
+#   bench/bench.sh BUILD_DIR DATA_DIR [profile|cleanup|get_many]
 #
 # BUILD_DIR holds bench/psycache_client_bench (a Release build); DATA_DIR is the data directory
 # of a running PostgreSQL 15 cluster with psycache installed, reached through PGHOST, PGPORT and
@@ -20,6 +20,10 @@
 #
 # With "cleanup" it runs bench/cleanup.sh instead: gets and puts while 1,000,000 expired entries
 # are deleted (by nothing, the background worker, one DELETE), and writes cleanup.md.
+#
+# With "get_many" it measures batches instead: keys per second of get_many_raw with 100 keys per
+# call against get_raw, one key per call, on 1 and 8 threads, in the same rounds; writes
+# get_many.md with the ratio.
 #
 # Settings (environment):
 #   PSYCACHE_BENCH_SECONDS  seconds per measurement (default 3)
@@ -341,6 +345,55 @@ profile() {
   cat "$out"
 }
 
+# --- get_many: keys per second of a batch of 100 against single gets -----------------------------
+
+run_keys() {  # OPERATION THREADS: prints keys_per_s
+  on_clients "$CLIENT_BENCH" --op "$1" --threads "$2" --seconds "$SECONDS_PER_RUN" --dsn "$DSN" \
+    --keys "$KEYS" --value "$VALUE" --batch 100 |
+    awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "keys_per_s") print kv[2] } }'
+}
+
+get_many_bench() {
+  local rounds_csv="$RESULTS/get_many-rounds.csv" out="$RESULTS/get_many.md" round threads op ops
+  echo "operation,threads,round,keys_per_s" >"$rounds_csv"
+  for ((round = 1; round <= ROUNDS; round++)); do
+    log "round $round of $ROUNDS ($SECONDS_PER_RUN s per row)"
+    for threads in 1 8; do
+      # Every other round runs get_many first, so neither always goes first.
+      ops="get get-many"
+      ((round % 2 == 0)) && ops="get-many get"
+      for op in $ops; do
+        echo "$op,$threads,$round,$(run_keys "$op" "$threads")" | tee -a "$rounds_csv"
+      done
+    done
+  done
+  {
+    echo "$1"
+    echo
+    echo "| threads | get_raw, 1 key per call: keys/s | get_many_raw, 100 keys per call: keys/s | ratio |"
+    echo "|--:|--:|--:|--:|"
+    awk -F, '
+      function median(list,    a, n, i, j, x) {
+        n = split(list, a, " ")
+        for (i = 2; i <= n; i++) {  # insertion sort: a handful of values
+          x = a[i] + 0
+          for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]
+          a[j + 1] = x
+        }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+      }
+      NR > 1 { v[$1 "," $2] = v[$1 "," $2] " " $4 }
+      END {
+        for (k = 1; k <= 8; k *= 8) {
+          single = median(v["get," k]); many = median(v["get-many," k])
+          printf "| %d | %.0f | %.0f | %.1fx |\n", k, single, many, (single > 0 ? many / single : 0)
+        }
+      }' \
+      "$rounds_csv"
+  } >"$out"
+  cat "$out"
+}
+
 main() {
   # The cleanup benchmark is a program of its own (bench/cleanup.sh).
   if [[ "$MODE" == cleanup ]]; then "$BENCH_DIR/cleanup.sh" "$DATA_DIR"; return; fi
@@ -352,6 +405,15 @@ main() {
     profile
     echo
     echo "profiled in $((SECONDS - started)) s; results in $RESULTS/profile.md"
+    return
+  fi
+  if [[ "$MODE" == get_many ]]; then
+    pin_postgres
+    mkdir -p "$RESULTS"
+    get_many_bench "$(nproc) CPUs; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU; median of \
+$ROUNDS runs of $SECONDS_PER_RUN s per row"
+    echo
+    echo "measured in $((SECONDS - started)) s; results in $RESULTS/get_many.md"
     return
   fi
   pin_postgres

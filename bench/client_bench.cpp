@@ -10,6 +10,8 @@
 //   put       put_raw of the --value document under a stored key, ttl one hour
 //   raw-get   libpqxx alone, no psycache: the original psycache's SELECT, prepared
 //   raw-put   libpqxx alone: the original's INSERT ... ON CONFLICT, prepared
+//   get-many  get_many_raw of --batch stored keys (default 100) in one call; keys_per_s counts
+//             the keys, ops_per_s the calls (for the other operations the two are the same)
 //
 // The psycache operations share one psycache::ConnectionPool of THREADS connections; the raw
 // ones give each thread its own pqxx::connection. Every thread connects and runs its
@@ -47,8 +49,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kUsage =
-    "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put --threads N\n"
-    "                             --seconds S --dsn DSN [--keys K] [--value JSON] [--ops N]\n";
+    "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put|get-many --threads N\n"
+    "                             --seconds S --dsn DSN [--keys K] [--value JSON] [--ops N]\n"
+    "                             [--batch B]\n";
 
 // The original psycache's SQL, for the raw rows.
 constexpr const char* kRawGetSql =
@@ -58,7 +61,7 @@ constexpr const char* kRawPutSql =
     "VALUES ($1, $2::jsonb, statement_timestamp() + $3::interval) "
     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at";
 
-enum class Op { kGet, kGetMiss, kPut, kRawGet, kRawPut };
+enum class Op { kGet, kGetMiss, kPut, kRawGet, kRawPut, kGetMany };
 
 struct Settings {
   Op op = Op::kGet;
@@ -69,6 +72,7 @@ struct Settings {
   int keys = 100'000;
   long long ops_per_thread = 0;  // 0: no limit but the time
   std::string value = R"({"id": 1, "payload": "x"})";
+  int batch = 100;  // keys per call of get-many
 };
 
 // A command line that makes no sense: main prints it with the usage and exits with status 2.
@@ -104,6 +108,8 @@ Settings parse_arguments(int argc, char** argv) {
         settings.op = Op::kRawGet;
       } else if (settings.op_name == "raw-put") {
         settings.op = Op::kRawPut;
+      } else if (settings.op_name == "get-many") {
+        settings.op = Op::kGetMany;
       } else {
         usage_error("unknown operation \"" + settings.op_name + "\"");
       }
@@ -119,6 +125,8 @@ Settings parse_arguments(int argc, char** argv) {
       settings.ops_per_thread = static_cast<long long>(number(flag, value));
     } else if (flag == "--value") {
       settings.value = value;
+    } else if (flag == "--batch") {
+      settings.batch = static_cast<int>(number(flag, value));
     } else {
       usage_error("unknown option " + flag);
     }
@@ -190,6 +198,14 @@ class Worker {
         transaction.exec_prepared("raw_put", key, settings_.value, "1 hour");
         return false;
       }
+      case Op::kGetMany: {
+        // A hit when every key of the batch hit.
+        batch_.assign(1, key);
+        while (std::ssize(batch_) < settings_.batch) batch_.push_back(keys_.next());
+        const auto values = cache_->get_many_raw(batch_);
+        return std::all_of(values.begin(), values.end(),
+                           [](const auto& v) { return v.has_value(); });
+      }
     }
     return false;
   }
@@ -200,6 +216,7 @@ class Worker {
   const nlohmann::json* value_;
   KeyPicker keys_;
   std::optional<pqxx::connection> connection_;
+  std::vector<std::string> batch_;
 };
 
 double percentile_us(std::vector<std::int64_t>& sorted_ns, double fraction) {
@@ -233,7 +250,7 @@ int run(const Settings& settings) {
       Worker worker{settings, &cache, &value, 12345U + static_cast<unsigned>(index)};
       // Connects, prepares, and checks the data set is there.
       const bool hit = worker.run_once();
-      if (settings.op == Op::kGet && !hit) {
+      if ((settings.op == Op::kGet || settings.op == Op::kGetMany) && !hit) {
         throw std::runtime_error("a get missed: is the data set loaded?");
       }
       if (settings.op == Op::kGetMiss && hit) throw std::runtime_error("a get-miss hit");
@@ -301,14 +318,15 @@ int run(const Settings& settings) {
   }
   std::sort(all.begin(), all.end());
   const auto ops = static_cast<double>(all.size());
+  const double keys_per_op = settings.op == Op::kGetMany ? settings.batch : 1;
   const double user = cpu_seconds(after.ru_utime) - cpu_seconds(before.ru_utime);
   const double sys = cpu_seconds(after.ru_stime) - cpu_seconds(before.ru_stime);
   (void)std::printf(
       "op=%s threads=%d seconds=%.2f ops=%zu ops_per_s=%.1f p50_us=%.1f p99_us=%.1f "
-      "user_us_per_op=%.2f sys_us_per_op=%.2f hits=%lld misses=%lld\n",
+      "user_us_per_op=%.2f sys_us_per_op=%.2f hits=%lld misses=%lld keys_per_s=%.1f\n",
       settings.op_name.c_str(), settings.threads, elapsed, all.size(), ops / elapsed,
       percentile_us(all, 0.50), percentile_us(all, 0.99), user * 1e6 / ops, sys * 1e6 / ops,
-      static_cast<long long>(hits), static_cast<long long>(misses));
+      static_cast<long long>(hits), static_cast<long long>(misses), ops * keys_per_op / elapsed);
   return 0;
 }
 

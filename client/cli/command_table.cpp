@@ -21,6 +21,13 @@ commands:
   flush                       delete every entry; print how many
   stats                       print the number of entries, of expired entries,
                               and the size of the cache in bytes
+  add KEY [JSON] --ttl TTL    store JSON only if KEY is missing or expired;
+                              print 1 if it stored, else 0
+  touch KEY --ttl TTL         give a live KEY a new TTL; print 1 if it was
+                              live, else 0
+  ttl KEY                     print the seconds KEY has left
+  incr KEY [DELTA] --ttl TTL  add DELTA (default 1) to the integer under KEY;
+                              print the result
 
 options of every command but init-db:
   --dsn DSN       the server, as a libpq connection string ("host=db
@@ -152,6 +159,73 @@ options:
 exit status: 0 done, 1 failed, 2 usage error.
 )help";
 
+constexpr std::string_view kAddHelp =
+    R"help(usage: psycache add KEY [JSON] --ttl TTL [--dsn DSN] [--schema S]
+
+Stores the JSON document under KEY for TTL only if KEY is missing or has
+expired, and prints 1; if KEY holds a live entry, it changes nothing and prints
+0. Of several adds of one key at the same time, exactly one prints 1: a lock
+that frees itself after TTL.
+  psycache add lock:report '"worker-3"' --ttl 30s
+JSON is the argument, or stdin when it is absent or "-".
+
+options:
+  --ttl TTL       how long the entry lives (required), as for put: 30, 45s, 5m
+  --dsn DSN       the server (default: $PSYCACHE_DSN, else libpq's defaults)
+  --schema S      the schema psycache is installed in (default: public)
+  -h, --help      show this help
+
+exit status: 0 done (stored or not), 1 failed, 2 usage error.
+)help";
+
+constexpr std::string_view kTouchHelp =
+    R"help(usage: psycache touch KEY --ttl TTL [--dsn DSN] [--schema S]
+
+Makes a live KEY expire TTL from now, keeping its value, and prints 1. A
+missing or expired KEY is left alone: it prints 0.
+
+options:
+  --ttl TTL       the new time to live (required), as for put: 30, 45s, 5m
+  --dsn DSN       the server (default: $PSYCACHE_DSN, else libpq's defaults)
+  --schema S      the schema psycache is installed in (default: public)
+  -h, --help      show this help
+
+exit status: 0 done (touched or not), 1 failed, 2 usage error.
+)help";
+
+constexpr std::string_view kTtlHelp = R"help(usage: psycache ttl KEY [--dsn DSN] [--schema S]
+
+Prints the time KEY has left, in seconds with six decimals (59.998765).
+
+A miss (KEY is missing or has expired) prints nothing on stdout, says so on
+stderr and exits with status 1, as get does.
+
+options:
+  --dsn DSN       the server (default: $PSYCACHE_DSN, else libpq's defaults)
+  --schema S      the schema psycache is installed in (default: public)
+  -h, --help      show this help
+
+exit status: 0 found, 1 miss or failure, 2 usage error.
+)help";
+
+constexpr std::string_view kIncrHelp =
+    R"help(usage: psycache incr KEY [DELTA] --ttl TTL [--dsn DSN] [--schema S]
+
+Adds DELTA (an integer, default 1; negative counts down) to the counter under
+KEY, atomically, and prints the result. A missing or expired KEY starts at
+DELTA and lives for TTL; a live one keeps its expiry. The counter is a JSON
+integer: any other value fails (status 1) and is left as it was.
+  psycache incr hits:/home --ttl 1d
+
+options:
+  --ttl TTL       how long a new counter lives (required), as for put
+  --dsn DSN       the server (default: $PSYCACHE_DSN, else libpq's defaults)
+  --schema S      the schema psycache is installed in (default: public)
+  -h, --help      show this help
+
+exit status: 0 done, 1 failed, 2 usage error.
+)help";
+
 constexpr std::array kServerOptions{OptionSyntax{.name = "dsn", .takes_value = true},
                                     OptionSyntax{.name = "schema", .takes_value = true}};
 constexpr std::array kInitDbOptions = kServerOptions;
@@ -163,6 +237,8 @@ constexpr std::array kPutOptions{kServerOptions[0], kServerOptions[1],
 constexpr std::array<std::string_view, 1> kDsnArgument{"DSN"};
 constexpr std::array<std::string_view, 1> kKeyArgument{"KEY"};
 constexpr std::array<std::string_view, 2> kKeyJsonArguments{"KEY", "JSON"};
+constexpr std::array<std::string_view, 2> kKeyDeltaArguments{"KEY", "DELTA"};
+constexpr std::array kTtlOptions = kPutOptions;
 
 constexpr std::array kCommands{
     Command{
@@ -210,6 +286,38 @@ constexpr std::array kCommands{
             .help = kStatsHelp,
             .library_operation = "stats",
             .run = run_stats},
+    Command{.name = "add",
+            .syntax = {.options = kTtlOptions,
+                       .min_arguments = 1,
+                       .max_arguments = 2,
+                       .argument_names = kKeyJsonArguments},
+            .help = kAddHelp,
+            .library_operation = "add",
+            .run = run_add},
+    Command{.name = "touch",
+            .syntax = {.options = kTtlOptions,
+                       .min_arguments = 1,
+                       .max_arguments = 1,
+                       .argument_names = kKeyArgument},
+            .help = kTouchHelp,
+            .library_operation = "touch",
+            .run = run_touch},
+    Command{.name = "ttl",
+            .syntax = {.options = kServerOptions,
+                       .min_arguments = 1,
+                       .max_arguments = 1,
+                       .argument_names = kKeyArgument},
+            .help = kTtlHelp,
+            .library_operation = "ttl",
+            .run = run_ttl},
+    Command{.name = "incr",
+            .syntax = {.options = kTtlOptions,
+                       .min_arguments = 1,
+                       .max_arguments = 2,
+                       .argument_names = kKeyDeltaArguments},
+            .help = kIncrHelp,
+            .library_operation = "incr",
+            .run = run_incr},
 };
 
 }  // namespace

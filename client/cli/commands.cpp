@@ -1,5 +1,9 @@
 #include "commands.hpp"
 
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <istream>
 #include <iterator>
@@ -126,6 +130,52 @@ void run_stats(const CommandLine& line, Streams streams) {
   streams.out << "entries: " << stats.entries << '\n'
               << "expired_entries: " << stats.expired_entries << '\n'
               << "total_bytes: " << stats.total_bytes << '\n';
+}
+
+// --ttl's value, which these commands require.
+Ttl required_ttl(const CommandLine& line) {
+  const std::string* ttl_text = line.value("ttl");
+  if (ttl_text == nullptr) throw UsageError("missing option '--ttl' (e.g. --ttl 5m)");
+  return parse_ttl(*ttl_text);
+}
+
+void run_add(const CommandLine& line, Streams streams) {
+  const Ttl ttl = required_ttl(line);
+  PostgresCache cache = open_cache(line);  // checks --schema before stdin is read
+  const nlohmann::json document = read_document(line, streams.in);
+  streams.out << (cache.add_raw(line.arguments.at(0), document, ttl) ? 1 : 0) << '\n';
+}
+
+void run_touch(const CommandLine& line, Streams streams) {
+  const Ttl ttl = required_ttl(line);
+  PostgresCache cache = open_cache(line);
+  streams.out << (cache.touch(line.arguments.at(0), ttl) ? 1 : 0) << '\n';
+}
+
+void run_ttl(const CommandLine& line, Streams streams) {
+  const std::string& key = line.arguments.at(0);
+  PostgresCache cache = open_cache(line);
+  const std::optional<std::chrono::microseconds> left = cache.ttl(key);
+  if (!left) throw CommandFailed("no entry for key " + quoted(key) + " (missing or expired)");
+  const std::int64_t us = left->count();
+  char text[32];
+  (void)std::snprintf(text, sizeof text, "%lld.%06lld", static_cast<long long>(us / 1'000'000),
+                      static_cast<long long>(us % 1'000'000));
+  streams.out << text << '\n';
+}
+
+void run_incr(const CommandLine& line, Streams streams) {
+  std::int64_t delta = 1;
+  if (line.arguments.size() > 1) {
+    const std::string& text = line.arguments[1];
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), delta);
+    if (error != std::errc{} || end != text.data() + text.size()) {
+      throw UsageError("DELTA must be an integer (e.g. 1 or -5), not '" + text + "'");
+    }
+  }
+  const Ttl ttl = required_ttl(line);
+  PostgresCache cache = open_cache(line);
+  streams.out << cache.incr(line.arguments.at(0), delta, ttl) << '\n';
 }
 
 }  // namespace psycache::cli

@@ -32,5 +32,9 @@ void run_remove(const CommandLine& line, Streams streams);
 void run_cleanup(const CommandLine& line, Streams streams);
 void run_flush(const CommandLine& line, Streams streams);
 void run_stats(const CommandLine& line, Streams streams);
+void run_add(const CommandLine& line, Streams streams);
+void run_touch(const CommandLine& line, Streams streams);
+void run_ttl(const CommandLine& line, Streams streams);
+void run_incr(const CommandLine& line, Streams streams);
 
 }  // namespace psycache::cli

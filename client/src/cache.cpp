@@ -9,6 +9,7 @@
 
 #include <psycache/cache.hpp>
 
+#include "cache_1_1.hpp"
 #include "error_translation.hpp"
 #include "spans.hpp"
 #include "validation.hpp"
@@ -133,6 +134,7 @@ class CacheCore {
     flush_ = make_statement("flush", "SELECT " + schema + ".psycache_flush()");
     stats_ = make_statement("stats", "SELECT entries, expired_entries, total_bytes FROM " + schema +
                                          ".psycache_stats()");
+    statements_1_1_ = Statements11::for_schema(schema);
   }
 
   const CacheOptions& options() const noexcept { return options_; }
@@ -142,6 +144,9 @@ class CacheCore {
   const Statement& cleanup() const noexcept { return cleanup_; }
   const Statement& flush() const noexcept { return flush_; }
   const Statement& stats() const noexcept { return stats_; }
+  // For the operations of version 1.1 (see cache_1_1.hpp).
+  PoolHandle& pool() const noexcept { return *pool_; }
+  const Statements11& statements_1_1() const noexcept { return statements_1_1_; }
 
   // Runs statement with args on a leased connection: one round trip (two the
   // first time a connection sees the statement: PREPARE, then EXECUTE).
@@ -200,7 +205,39 @@ class CacheCore {
   std::unique_ptr<PoolHandle> pool_;
   CacheOptions options_;
   Statement get_, put_, remove_, cleanup_, flush_, stats_;
+  Statements11 statements_1_1_;
 };
+
+std::string storable_text(std::string_view key, const nlohmann::json& value,
+                          std::size_t max_value_bytes) {
+  const char* problem = nullptr;
+  if (std::string path; find_unstorable(value, problem, path)) {
+    throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": it contains " +
+                          problem + where(path));
+  }
+  std::string text;
+  try {
+    text = value.dump();
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": " + e.what());
+  }
+  if (max_value_bytes != 0 && text.size() > max_value_bytes) {
+    throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": it is " +
+                          std::to_string(text.size()) +
+                          " bytes as JSON text, more than CacheOptions::max_value_bytes (" +
+                          std::to_string(max_value_bytes) + ")");
+  }
+  return text;
+}
+
+PoolHandle& pool_of(const CacheCore& core) { return core.pool(); }
+
+const Statements11& statements_1_1_of(const CacheCore& core) { return core.statements_1_1(); }
+
+void fail_of(const CacheCore& core, Spans* spans, std::string_view operation,
+             const std::string_view* key) {
+  core.fail(spans, operation, key);
+}
 
 void throw_conversion_error(std::string_view key, const std::type_info& type, bool from_json,
                             const char* reason) {
@@ -267,25 +304,7 @@ void PostgresCache::put_raw(std::string_view key, const nlohmann::json& value, T
               [&](CacheInstrumentation& i) { return i.start_cache_put_span(key, span_name); }};
   try {
     detail::validate_key(key);
-    const char* problem = nullptr;
-    if (std::string path; detail::find_unstorable(value, problem, path)) {
-      throw InvalidArgument("invalid value for key " + detail::quote_for_message(key) +
-                            ": it contains " + problem + detail::where(path));
-    }
-    std::string text;
-    try {
-      text = value.dump();
-    } catch (const nlohmann::json::exception& e) {
-      throw InvalidArgument("invalid value for key " + detail::quote_for_message(key) + ": " +
-                            e.what());
-    }
-    const std::size_t limit = core.options().max_value_bytes;
-    if (limit != 0 && text.size() > limit) {
-      throw InvalidArgument("invalid value for key " + detail::quote_for_message(key) + ": it is " +
-                            std::to_string(text.size()) +
-                            " bytes as JSON text, more than CacheOptions::max_value_bytes (" +
-                            std::to_string(limit) + ")");
-    }
+    std::string text = detail::storable_text(key, value, core.options().max_value_bytes);
     const pqxx::row row =
         core.exec(core.put(), std::string{key}, std::move(text), ttl.to_interval());
     const auto size = row[0].as<std::size_t>();

@@ -251,3 +251,51 @@ TEST_CASE("a schema without psycache fails with exit 1 and says what to do") {
   CHECK_THAT(result.err, Catch::Contains("psycache init-db"));
   CHECK_THAT(result.err, !Catch::Contains("CacheOptions"));
 }
+
+TEST_CASE("add stores only a missing key: it prints 1, then 0, and the first value stays") {
+  empty_cache();
+  check_done(run_on_cache("add", {"lock", "\"first\"", "--ttl", "1h"}), "1\n");
+  check_done(run_on_cache("add", {"lock", "\"second\"", "--ttl", "1h"}), "0\n");
+  check_done(run_on_cache("get", {"lock"}), "\"first\"\n");
+}
+
+TEST_CASE("touch gives a live key a new TTL and prints 1; a missing key prints 0") {
+  empty_cache();
+  put("k", "1", "1m");
+  check_done(run_on_cache("touch", {"k", "--ttl", "2h"}), "1\n");
+  CHECK(seconds_left("k") > 7000);
+  check_done(run_on_cache("touch", {"missing", "--ttl", "2h"}), "0\n");
+}
+
+TEST_CASE("ttl prints the seconds left; a miss exits 1") {
+  empty_cache();
+  put("k", "1", "90s");
+  const ProcessResult left = run_on_cache("ttl", {"k"});
+  INFO(left.err);
+  REQUIRE(left.status == 0);
+  const double seconds = std::stod(left.out);
+  CHECK(seconds > 80);
+  CHECK(seconds <= 90);
+  CHECK(left.out.find('.') == left.out.size() - 8);  // six decimals and a newline
+  const ProcessResult miss = run_on_cache("ttl", {"missing"});
+  CHECK(miss.status == 1);
+  CHECK(miss.out.empty());
+  CHECK_THAT(miss.err, Catch::Contains("no entry for key 'missing'"));
+}
+
+TEST_CASE("incr counts from 1 by default, takes a DELTA, and refuses what is not an integer") {
+  empty_cache();
+  check_done(run_on_cache("incr", {"hits", "--ttl", "1h"}), "1\n");
+  check_done(run_on_cache("incr", {"hits", "41", "--ttl", "1h"}), "42\n");
+  check_done(run_on_cache("incr", {"hits", "-50", "--ttl", "1h"}), "-8\n");
+  const ProcessResult bad_delta = run_on_cache("incr", {"hits", "1.5", "--ttl", "1h"});
+  CHECK(bad_delta.status == 2);
+  CHECK_THAT(bad_delta.err, Catch::Contains("DELTA must be an integer"));
+  put("text", "\"7\"");
+  const ProcessResult not_integer = run_on_cache("incr", {"text", "--ttl", "1h"});
+  CHECK(not_integer.status == 1);
+  CHECK_THAT(not_integer.err, Catch::Contains("not a JSON integer"));
+  check_done(run_on_cache("get", {"text"}), "\"7\"\n");
+  const ProcessResult no_ttl = run_on_cache("incr", {"hits"});
+  CHECK(no_ttl.status == 2);
+}

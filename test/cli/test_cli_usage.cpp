@@ -17,8 +17,8 @@ using psycache::cli_test::run_psycache;
 namespace {
 
 constexpr const char* kUnreachable = "host=127.0.0.1 port=1";
-constexpr std::array<const char*, 7> kCommands{"init-db", "get",   "put",  "remove",
-                                               "cleanup", "flush", "stats"};
+constexpr std::array<const char*, 11> kCommands{
+    "init-db", "get", "put", "remove", "cleanup", "flush", "stats", "add", "touch", "ttl", "incr"};
 
 // Checks that result is a usage error with problem, and the hint for command.
 void check_usage_error(const ProcessResult& result, const std::string& problem,
@@ -107,8 +107,9 @@ TEST_CASE("an empty --schema is refused as a usage error by every command") {
   for (const std::string command : kCommands) {
     CAPTURE(command);
     std::vector<std::string> args{command, "--schema", ""};
-    if (command == "get" || command == "remove") args.emplace_back("k");
-    if (command == "put") args.insert(args.end(), {"k", "1", "--ttl", "1m"});
+    if (command == "get" || command == "remove" || command == "ttl") args.emplace_back("k");
+    if (command == "put" || command == "add") args.insert(args.end(), {"k", "1", "--ttl", "1m"});
+    if (command == "touch" || command == "incr") args.insert(args.end(), {"k", "--ttl", "1m"});
     if (command != "init-db") args.insert(args.end(), {"--dsn", kUnreachable});
     check_usage_error(run_psycache(args), "option '--schema' needs a schema name, not ''", command);
   }
@@ -138,8 +139,9 @@ TEST_CASE("an unreachable server fails every command promptly with exit 1 and li
   for (const std::string command : kCommands) {
     CAPTURE(command);
     std::vector<std::string> args{command};
-    if (command == "get" || command == "remove") args.emplace_back("k");
-    if (command == "put") args.insert(args.end(), {"k", "{}", "--ttl", "1m"});
+    if (command == "get" || command == "remove" || command == "ttl") args.emplace_back("k");
+    if (command == "put" || command == "add") args.insert(args.end(), {"k", "{}", "--ttl", "1m"});
+    if (command == "touch" || command == "incr") args.insert(args.end(), {"k", "--ttl", "1m"});
     args.insert(args.end(), {"--dsn", kUnreachable});
     const ProcessResult result = run_psycache(args);
     CHECK(result.status == 1);

@@ -100,7 +100,7 @@ TEST_CASE("init_db creates the extension, and again is harmless") {
   const auto connection = psycache::test::connect();
   CHECK(psycache::init_db(*connection) == "public");
   CHECK(psycache::init_db(*connection) == "public");
-  CHECK(*query_value("SELECT extversion FROM pg_extension WHERE extname = 'psycache'") == "1.0");
+  CHECK(*query_value("SELECT extversion FROM pg_extension WHERE extname = 'psycache'") == "1.1");
   // The very table the Python psycache creates.
   CHECK(
       *query_value("SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod) || "

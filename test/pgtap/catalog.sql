@@ -34,8 +34,11 @@ SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'psycache_tap.psycache'::
 -- the functions
 SELECT functions_are('psycache_tap', ARRAY['psycache_get', 'psycache_put', 'psycache_remove',
                      'psycache_cleanup', 'psycache_flush', 'psycache_stats',
-                     'psycache_schedule_cleanup', 'psycache_unschedule_cleanup'],
-                     'the extension makes the six cache functions and the two pg_cron ones');
+                     'psycache_schedule_cleanup', 'psycache_unschedule_cleanup',
+                     'psycache_get_many', 'psycache_put_many', 'psycache_remove_many',
+                     'psycache_add', 'psycache_touch', 'psycache_ttl', 'psycache_incr'],
+                     'the extension makes the cache functions and the two pg_cron ones '
+                     '(those of 1.1: see functions_1_1.sql)');
 
 SELECT is(pg_get_function_arguments('psycache_tap.psycache_get(text)'::regprocedure),
           'key text, OUT value jsonb, OUT size integer', 'psycache_get(key) -> (value, size)');

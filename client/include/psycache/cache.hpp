@@ -46,6 +46,7 @@
 #include <string_view>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -163,6 +164,116 @@ class PostgresCache {
     }
     put_raw(key, json, ttl, span_name);
   }
+
+  // --- Batches: many keys in one round trip (extension 1.1) --------------
+  //
+  // Each is one call of the server's psycache_get_many, psycache_put_many or
+  // psycache_remove_many. Every key is validated first (InvalidArgument, and
+  // nothing is sent); an empty batch returns at once, without a round trip.
+  // There is no limit on the number of keys but the server's 1 GB per
+  // parameter; batches of hundreds to a few thousand keys are the sweet spot.
+  // Each batch is one span of the operation's kind, started with the first
+  // key: get_many records a hit or a miss per key, put_many record_put per
+  // key, remove_many record_removed per key.
+
+  // The values stored under keys, in the order of keys: element i is the value
+  // of keys[i], or std::nullopt when it is missing or expired. A key given
+  // twice is looked up twice. Throws ConversionError as get_raw does.
+  std::vector<std::optional<nlohmann::json>> get_many_raw(const std::vector<std::string>& keys,
+                                                          std::string_view span_name = {});
+
+  // Stores each value under its key for ttl (an upsert each), in one
+  // statement on the server, which locks the rows in a fixed order: concurrent
+  // batches over overlapping keys cannot deadlock. A key given twice is stored
+  // once, with its last value. Every value is checked as put_raw does.
+  void put_many_raw(const std::vector<std::pair<std::string, nlohmann::json>>& entries, Ttl ttl,
+                    std::string_view span_name = {});
+
+  // Removes keys; returns how many live entries were removed (expired ones are
+  // deleted too, but do not count; a key given twice counts once).
+  std::int64_t remove_many(const std::vector<std::string>& keys);
+
+  // The values under keys converted to T, in the order of keys (see
+  // get_many_raw). Throws ConversionError, naming the key, when one does not
+  // convert.
+  template <class T>
+  std::vector<std::optional<T>> get_many(const std::vector<std::string>& keys,
+                                         std::string_view span_name = {}) {
+    std::vector<std::optional<nlohmann::json>> raw = get_many_raw(keys, span_name);
+    std::vector<std::optional<T>> values;
+    values.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (!raw[i]) {
+        values.emplace_back();
+        continue;
+      }
+      try {
+        values.emplace_back(raw[i]->template get<T>());
+      } catch (const nlohmann::json::exception& e) {
+        detail::throw_conversion_error(keys[i], typeid(T), true, e.what());
+      }
+    }
+    return values;
+  }
+
+  // Stores each value converted to JSON (see put_many_raw). Throws
+  // ConversionError, naming the key, when a conversion fails; then nothing is
+  // stored.
+  template <class T>
+  void put_many(const std::vector<std::pair<std::string, T>>& entries, Ttl ttl,
+                std::string_view span_name = {}) {
+    std::vector<std::pair<std::string, nlohmann::json>> json;
+    json.reserve(entries.size());
+    for (const auto& [key, value] : entries) {
+      try {
+        json.emplace_back(key, value);
+      } catch (const nlohmann::json::exception& e) {
+        detail::throw_conversion_error(key, typeid(T), false, e.what());
+      }
+    }
+    put_many_raw(json, ttl, span_name);
+  }
+
+  // --- Single-key operations of extension 1.1 ------------------------------
+  //
+  // Each is one call of the server function of the same name (psycache_add,
+  // psycache_touch, psycache_ttl, psycache_incr), atomic under concurrent
+  // callers. They are not instrumented. Errors as for put_raw.
+
+  // Stores value under key for ttl only if the key is missing or expired;
+  // returns whether it stored. Of concurrent adds of one key exactly one
+  // stores: a lock, or "first writer wins". The value is checked as put_raw
+  // does.
+  bool add_raw(std::string_view key, const nlohmann::json& value, Ttl ttl);
+
+  // add_raw with value converted to JSON. Throws ConversionError when the
+  // conversion fails.
+  template <class T>
+  bool add(std::string_view key, const T& value, Ttl ttl) {
+    nlohmann::json json;
+    try {
+      json = value;
+    } catch (const nlohmann::json::exception& e) {
+      detail::throw_conversion_error(key, typeid(T), false, e.what());
+    }
+    return add_raw(key, json, ttl);
+  }
+
+  // Makes a live key expire ttl from now, keeping its value; returns whether
+  // the key was live (a missing or expired key is left alone: false).
+  bool touch(std::string_view key, Ttl ttl);
+
+  // The time key has left, in microseconds (the server's resolution), or
+  // std::nullopt when it is missing or expired.
+  std::optional<std::chrono::microseconds> ttl(std::string_view key);
+
+  // Adds delta to the counter under key and returns its new value,
+  // atomically. A counter is a JSON integer (put_raw(key, 5, ...) makes one).
+  // A missing or expired key starts at delta and expires after ttl; a live
+  // key keeps its expiry (as Redis INCRBY). Throws InvalidArgument when the
+  // stored value is not a JSON integer (SQLSTATE 22023) or the sum leaves the
+  // range of std::int64_t (22003); the value is then left unchanged.
+  std::int64_t incr(std::string_view key, std::int64_t delta, Ttl ttl);
 
   [[nodiscard]] const CacheOptions& options() const noexcept;
 

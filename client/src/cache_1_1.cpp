@@ -1,0 +1,112 @@
+#include "cache_1_1.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+#include <pqxx/nontransaction>
+#include <pqxx/prepared_statement>
+
+#include <psycache/errors.hpp>
+
+namespace psycache::detail {
+namespace {
+
+// The name is derived from the SQL (as in cache.cpp), so caches of different schemas or versions
+// never redefine each other's statements on a shared connection.
+PreparedSql prepared(std::string_view operation, std::string sql) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
+  for (const char c : sql) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+  }
+  char hex[17];
+  (void)std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return PreparedSql{"psycache_" + std::string{operation} + "_" + hex, std::move(sql)};
+}
+
+}  // namespace
+
+Statements11 Statements11::for_schema(const std::string& quoted_schema) {
+  const std::string& s = quoted_schema;
+  return Statements11{
+      .get_many = prepared(
+          "get_many", "SELECT value, size FROM " + s + ".psycache_get_many($1::pg_catalog.text[])"),
+      .put_many = prepared("put_many", "SELECT " + s +
+                                           ".psycache_put_many($1::pg_catalog.text[], "
+                                           "$2::pg_catalog.jsonb[], $3::pg_catalog.interval)"),
+      .remove_many =
+          prepared("remove_many", "SELECT " + s + ".psycache_remove_many($1::pg_catalog.text[])"),
+      .add = prepared("add", "SELECT " + s +
+                                 ".psycache_add($1::pg_catalog.text, $2::pg_catalog.jsonb, "
+                                 "$3::pg_catalog.interval)"),
+      .touch = prepared(
+          "touch", "SELECT " + s + ".psycache_touch($1::pg_catalog.text, $2::pg_catalog.interval)"),
+      // The interval in whole microseconds (the server's resolution), exactly: the epoch of an
+      // interval is a numeric.
+      .ttl = prepared("ttl", "SELECT CAST(pg_catalog.extract('epoch', " + s +
+                                 ".psycache_ttl($1::pg_catalog.text)) OPERATOR(pg_catalog.*) "
+                                 "1000000 AS pg_catalog.int8)"),
+      .incr = prepared("incr", "SELECT " + s +
+                                   ".psycache_incr($1::pg_catalog.text, $2::pg_catalog.int8, "
+                                   "$3::pg_catalog.interval)"),
+  };
+}
+
+pqxx::result run(PoolHandle& pool, const PreparedSql& statement,
+                 const std::vector<std::string>& params) {
+  struct Call {
+    const PreparedSql& statement;
+    const std::vector<std::string>& params;
+    pqxx::result result;
+  };
+  Call call{statement, params, {}};
+  pool.with_connection(
+      [](pqxx::connection_base& connection, void* context) {
+        Call& pending = *static_cast<Call*>(context);
+        connection.prepare(pending.statement.name, pending.statement.sql);
+        pqxx::nontransaction transaction{connection};
+        pending.result = transaction.exec_prepared(
+            pending.statement.name, pqxx::prepare::make_dynamic_params(pending.params));
+      },
+      &call);
+  return std::move(call.result);
+}
+
+std::string array_literal(const std::vector<std::string>& elements) {
+  std::size_t length = 2;
+  for (const std::string& element : elements) length += element.size() + 3;
+  std::string literal;
+  literal.reserve(length);
+  literal += '{';
+  for (const std::string& element : elements) {
+    if (literal.size() > 1) literal += ',';
+    literal += '"';
+    for (const char c : element) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  return literal;
+}
+
+std::vector<std::int64_t> parse_integer_array(std::string_view text, std::string_view operation) {
+  const auto refuse = [&] {
+    throw ServerError(std::string{operation} + " failed: the server returned \"" +
+                      std::string{text.substr(0, 80)} + "\", not an integer array");
+  };
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') refuse();
+  std::vector<std::int64_t> numbers;
+  const char* position = text.data() + 1;
+  const char* const end = text.data() + text.size() - 1;
+  while (position < end) {
+    std::int64_t number = 0;
+    const auto [next, error] = std::from_chars(position, end, number);
+    if (error != std::errc{} || (next != end && *next != ',')) refuse();
+    numbers.push_back(number);
+    position = next == end ? end : next + 1;
+  }
+  return numbers;
+}
+
+}  // namespace psycache::detail

@@ -1,0 +1,113 @@
+// PostgresCache's batches: get_many_raw, put_many_raw, remove_many, each one call of the
+// extension's psycache_get_many, psycache_put_many or psycache_remove_many.
+#include <psycache/cache.hpp>
+
+#include "cache_1_1.hpp"
+#include "spans.hpp"
+#include "validation.hpp"
+
+namespace psycache {
+namespace {
+
+// The key a batch's span is started with: its first.
+std::string_view span_key(const std::vector<std::string>& keys) {
+  return keys.empty() ? std::string_view{} : std::string_view{keys.front()};
+}
+
+void validate_keys(const std::vector<std::string>& keys) {
+  for (const std::string& key : keys) detail::validate_key(key);
+}
+
+}  // namespace
+
+std::vector<std::optional<nlohmann::json>> PostgresCache::get_many_raw(
+    const std::vector<std::string>& keys, std::string_view span_name) {
+  const detail::CacheCore& core = *core_;
+  if (keys.empty()) return {};
+  detail::Spans spans{options().instrumentations, [&](CacheInstrumentation& i) {
+                        return i.start_cache_get_span(span_key(keys), span_name);
+                      }};
+  try {
+    validate_keys(keys);
+    const pqxx::result rows =
+        detail::run(detail::pool_of(core), detail::statements_1_1_of(core).get_many,
+                    {detail::array_literal(keys)});
+    if (rows.size() != keys.size()) {
+      throw ServerError("get_many failed: the server returned " + std::to_string(rows.size()) +
+                        " rows for " + std::to_string(keys.size()) + " keys");
+    }
+    std::vector<std::optional<nlohmann::json>> values(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const pqxx::field value = rows[static_cast<pqxx::result::size_type>(i)][0];
+      if (value.is_null()) {
+        spans.record([](CacheSpan& span) { span.record_cache_miss(); });
+        continue;
+      }
+      try {
+        values[i].emplace(nlohmann::json::parse(value.c_str(), value.c_str() + value.size()));
+      } catch (const nlohmann::json::exception& e) {
+        throw ConversionError("the value stored under key " + detail::quote_for_message(keys[i]) +
+                              " cannot be read into nlohmann::json: " + e.what());
+      }
+      const auto size = rows[static_cast<pqxx::result::size_type>(i)][1].as<std::size_t>();
+      spans.record([&](CacheSpan& span) { span.record_cache_hit(size); });
+    }
+    return values;
+  } catch (...) {
+    detail::fail_of(core, &spans, "get_many");
+  }
+}
+
+void PostgresCache::put_many_raw(const std::vector<std::pair<std::string, nlohmann::json>>& entries,
+                                 Ttl ttl, std::string_view span_name) {
+  const detail::CacheCore& core = *core_;
+  if (entries.empty()) return;
+  const std::string_view first_key = entries.front().first;
+  detail::Spans spans{options().instrumentations, [&](CacheInstrumentation& i) {
+                        return i.start_cache_put_span(first_key, span_name);
+                      }};
+  try {
+    std::vector<std::string> keys;
+    std::vector<std::string> values;
+    keys.reserve(entries.size());
+    values.reserve(entries.size());
+    for (const auto& [key, value] : entries) {
+      detail::validate_key(key);
+      keys.push_back(key);
+      values.push_back(detail::storable_text(key, value, options().max_value_bytes));
+    }
+    const pqxx::result rows = detail::run(
+        detail::pool_of(core), detail::statements_1_1_of(core).put_many,
+        {detail::array_literal(keys), detail::array_literal(values), ttl.to_interval()});
+    const std::vector<std::int64_t> sizes =
+        detail::parse_integer_array(rows.at(0)[0].c_str(), "put_many");
+    for (const std::int64_t size : sizes) {
+      spans.record([&](CacheSpan& span) { span.record_put(static_cast<std::size_t>(size)); });
+    }
+  } catch (...) {
+    detail::fail_of(core, &spans, "put_many");
+  }
+}
+
+std::int64_t PostgresCache::remove_many(const std::vector<std::string>& keys) {
+  const detail::CacheCore& core = *core_;
+  if (keys.empty()) return 0;
+  detail::Spans spans{options().instrumentations, [&](CacheInstrumentation& i) {
+                        return i.start_cache_remove_span(span_key(keys));
+                      }};
+  try {
+    validate_keys(keys);
+    const pqxx::result rows =
+        detail::run(detail::pool_of(core), detail::statements_1_1_of(core).remove_many,
+                    {detail::array_literal(keys)});
+    const auto removed = rows.at(0)[0].as<std::int64_t>();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      spans.record([](CacheSpan& span) { span.record_removed(); });
+    }
+    return removed;
+  } catch (...) {
+    detail::fail_of(core, &spans, "remove_many");
+  }
+}
+
+}  // namespace psycache
