@@ -57,9 +57,10 @@ lint_packages() {
 }
 
 install_built_packages() {
+  local debs=() p
+  for p in "${PSYCACHE_DEBS[@]}"; do debs+=("$PACKAGE_DIR/${p}_"*.deb); done
   log "installing ${PSYCACHE_DEBS[*]} (apt-get install ./*.deb)"
-  (cd "$PACKAGE_DIR" && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install "${APT_OPTIONS[@]}" "${PSYCACHE_DEBS[@]/%/_*.deb}")
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${APT_OPTIONS[@]}" "${debs[@]}"
 }
 
 # Removes the packages (once; also from the EXIT trap) and lists what they left behind.
@@ -85,7 +86,11 @@ package_suites() {
   lint_packages || failed+=(lintian)
 
   # Nothing of the tree's own build may stand in for the packages: stop the server that
-  # loaded the extension of `make install` and uninstall that.
+  # loaded the extension of `make install` and uninstall that. (Its log goes with it: show
+  # its errors now if a suite failed.)
+  if ((${#failed[@]})); then
+    grep -E 'ERROR|FATAL|PANIC' "$CLUSTER_DIR/server.log" | tail -20 || true
+  fi
   stop_cluster
   "${SUDO[@]}" make -C "$ROOT" -s uninstall PG_CONFIG="$PG_CONFIG"
   trap 'remove_built_packages; stop_cluster' EXIT
