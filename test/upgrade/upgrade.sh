@@ -58,7 +58,10 @@ fresh="$(psql -X -q -v ON_ERROR_STOP=1 -d "$FRESH_DB" -f "$HERE/catalog.sql")"
 ok "$([[ $(grep -c '^function ' <<<"$fresh") -ge 8 ]]; echo $?)" \
   "the catalog description lists the functions ($(grep -c '^function ' <<<"$fresh"))"
 difference="$(diff <(echo "$fresh") <(echo "$updated"))"
-is "$difference" "" "the updated extension has the catalog objects of a fresh install of $newest"
+ok "$([[ -z "$difference" ]]; echo $?)" \
+  "the updated extension has the catalog objects of a fresh install of $newest"
+# Lines with < are the fresh install's, lines with > the updated extension's.
+while read -r line; do [[ -n "$line" ]] && diag "$line"; done <<<"$difference"
 
 # Every function works on the updated extension.
 is "$(q "$UPDATED_DB" "SET search_path = $SCHEMA;
