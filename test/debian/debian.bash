@@ -94,12 +94,13 @@ package_suites() {
   stop_cluster
   "${SUDO[@]}" make -C "$ROOT" -s uninstall PG_CONFIG="$PG_CONFIG"
   trap 'remove_built_packages; stop_cluster' EXIT
+  remove_built_packages # left over from a run that was killed
   if ! install_built_packages; then
     failed+=(package-install)
     remove_built_packages
     return
   fi
-  local files
+  local files installed_at=$SECONDS
   files="$(dpkg -L "${PSYCACHE_DEBS[@]}" | sort -u)"
 
   start_cluster "$(mktemp -d /tmp/psycache-cluster.XXXXXX)"
@@ -133,8 +134,9 @@ package_suites() {
 
   remove_built_packages || failed+=(package-remove)
   trap stop_cluster EXIT
+  log "the packages were installed for $((SECONDS - installed_at)) s"
   local left
-  left="$(while read -r f; do [[ -f "$f" || -L "$f" ]] && echo "$f"; done <<<"$files")"
+  left="$(while read -r f; do if [[ -f "$f" || -L "$f" ]]; then echo "$f"; fi; done <<<"$files")"
   if [[ -n "$left" ]]; then
     echo "files left behind by the removed packages:" >&2
     echo "$left" >&2

@@ -14,8 +14,8 @@ PG_SHAREDIR="$(/usr/lib/postgresql/15/bin/pg_config --sharedir)"
 
 plan 13
 
-# owner PATH: the package that installed PATH.
-owner() { dpkg-query -S "$1" 2>/dev/null | sed -E 's/: .*$//'; }
+# owner PATH: the package that installed PATH (without the architecture of a Multi-Arch one).
+owner() { dpkg-query -S "$1" 2>/dev/null | sed -E 's/(:[a-z0-9]+)?: .*$//'; }
 
 is "$(owner "$PG_LIBDIR/psycache.so")" "postgresql-15-psycache" \
   "postgresql-15-psycache installed the extension's module"
