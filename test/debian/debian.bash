@@ -103,7 +103,42 @@ package_suites() {
   local files installed_at=$SECONDS
   files="$(dpkg -L "${PSYCACHE_DEBS[@]}" | sort -u)"
 
-  start_cluster "$(mktemp -d /tmp/psycache-cluster.XXXXXX)"
+  if start_package_cluster; then
+    installed_suites
+  else
+    failed+=(package-cluster)
+  fi
+  stop_cluster
+
+  remove_built_packages || failed+=(package-remove)
+  trap stop_cluster EXIT
+  log "the packages were installed for $((SECONDS - installed_at)) s"
+  local left
+  left="$(while read -r f; do if [[ -f "$f" || -L "$f" ]]; then echo "$f"; fi; done <<<"$files")"
+  if [[ -n "$left" ]]; then
+    echo "files left behind by the removed packages:" >&2
+    echo "$left" >&2
+    failed+=(package-remove)
+  fi
+  # Back to the tree's build, as the set-up left it.
+  "${SUDO[@]}" make -C "$ROOT" -s install PG_CONFIG="$PG_CONFIG"
+  log "the Debian packages took $((SECONDS - started)) s (build, lintian, install, suites, removal)"
+}
+
+# A cluster for the installed packages. A second try on another port: clusters of other
+# checkouts on this machine may take the free port that free_port found in the meantime.
+start_package_cluster() {
+  local try
+  for try in 1 2; do
+    start_cluster "$(mktemp -d /tmp/psycache-cluster.XXXXXX)" && return 0
+    tail -5 "$CLUSTER_DIR/server.log" || true
+    stop_cluster
+  done
+  return 1
+}
+
+# The suites against the installed packages, on the cluster just started.
+installed_suites() {
   log "installed packages: the package checks (prove test/debian)"
   prove "$ROOT"/test/debian/installed.sh || failed+=(package-checks)
 
@@ -130,19 +165,4 @@ package_suites() {
   else
     failed+=(package-ctest-build)
   fi
-  stop_cluster
-
-  remove_built_packages || failed+=(package-remove)
-  trap stop_cluster EXIT
-  log "the packages were installed for $((SECONDS - installed_at)) s"
-  local left
-  left="$(while read -r f; do if [[ -f "$f" || -L "$f" ]]; then echo "$f"; fi; done <<<"$files")"
-  if [[ -n "$left" ]]; then
-    echo "files left behind by the removed packages:" >&2
-    echo "$left" >&2
-    failed+=(package-remove)
-  fi
-  # Back to the tree's build, as the set-up left it.
-  "${SUDO[@]}" make -C "$ROOT" -s install PG_CONFIG="$PG_CONFIG"
-  log "the Debian packages took $((SECONDS - started)) s (build, lintian, install, suites, removal)"
 }
