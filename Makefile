@@ -7,6 +7,11 @@ OBJS = $(patsubst %.cpp,%.o,$(wildcard extension/*.cpp))
 DATA = $(wildcard extension/psycache--*.sql)
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 
+# The release version is VERSION's major.minor.patch; the extension's SQL version is its
+# major.minor (docs/versioning.md). psycache.control is made from psycache.control.in with it.
+PSYCACHE_VERSION := $(shell cat VERSION)
+EXTENSION_VERSION := $(basename $(PSYCACHE_VERSION))
+
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config \
                  && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
 
@@ -23,3 +28,8 @@ override BITCODE_CXXFLAGS += $(CXX_STD)
 
 # PGXS tracks no header dependencies: every object depends on every header.
 $(OBJS) $(OBJS:.o=.bc): $(wildcard extension/*.hpp)
+
+# The control file, with the version of VERSION; PGXS installs it.
+all: psycache.control
+psycache.control: psycache.control.in VERSION
+	sed 's/@EXTENSION_VERSION@/$(EXTENSION_VERSION)/' $< >$@
