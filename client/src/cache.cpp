@@ -10,6 +10,7 @@
 #include <psycache/cache.hpp>
 
 #include "error_translation.hpp"
+#include "operation_watchdog.hpp"
 #include "spans.hpp"
 #include "validation.hpp"
 
@@ -121,6 +122,12 @@ class CacheCore {
         throw InvalidArgument("invalid cache options: an instrumentation is null");
       }
     }
+    if (options_.operation_timeout.count() < 0) {
+      throw InvalidArgument("invalid cache options: operation_timeout must not be negative");
+    }
+    if (options_.operation_timeout.count() > 0) {
+      watchdog_ = std::make_unique<OperationWatchdog>(options_.operation_timeout);
+    }
     const std::string schema = quote_identifier(options_.schema);
     get_ = make_statement(
         "get", "SELECT value, size FROM " + schema + ".psycache_get($1::pg_catalog.text)");
@@ -150,20 +157,33 @@ class CacheCore {
     struct Call {
       const Statement& statement;
       std::tuple<Args&&...> args;
+      OperationWatchdog* watchdog;
       pqxx::result result;
     };
-    Call call{statement, std::forward_as_tuple(std::forward<Args>(args)...), {}};
+    Call call{statement, std::forward_as_tuple(std::forward<Args>(args)...), watchdog_.get(), {}};
     pool_->with_connection(
         [](pqxx::connection_base& connection, void* context) {
           Call& pending = *static_cast<Call*>(context);
           connection.prepare(pending.statement.name, pending.statement.sql);
           pqxx::nontransaction transaction{connection};
-          pending.result = std::apply(
-              [&](auto&&... params) {
-                return transaction.exec_prepared(pending.statement.name,
-                                                 std::forward<decltype(params)>(params)...);
-              },
-              std::move(pending.args));
+          const auto run = [&] {
+            pending.result = std::apply(
+                [&](auto&&... params) {
+                  return transaction.exec_prepared(pending.statement.name,
+                                                   std::forward<decltype(params)>(params)...);
+                },
+                std::move(pending.args));
+          };
+          // A connection libpqxx closed after a failure (sock() < 0) is reopened inside run(),
+          // bounded by the DSN's connect_timeout, not by the watchdog.
+          if (pending.watchdog == nullptr || connection.sock() < 0) return run();
+          auto watch = pending.watchdog->watch(connection.sock());
+          try {
+            run();
+          } catch (...) {
+            if (watch.disarm()) throw OperationTimedOut{pending.watchdog->timeout()};
+            throw;
+          }
         },
         &call);
     return call.result.at(0);
@@ -196,9 +216,26 @@ class CacheCore {
     }
   }
 
+  // fail(), except that in fail-open mode a ConnectionError is only told to
+  // the spans, and this returns.
+  void fail_unless_open(Spans& spans, std::string_view operation,
+                        const std::string_view* key) const {
+    if (!options_.fail_open) fail(&spans, operation, key);
+    try {
+      rethrow_translated(Operation{.name = operation, .key = key, .schema = options_.schema});
+    } catch (const ConnectionError& error) {
+      spans.record([&](CacheSpan& span) { span.record_error(error); });
+    } catch (const Error& error) {
+      spans.record([&](CacheSpan& span) { span.record_error(error); });
+      throw;
+    }
+  }
+
  private:
   std::unique_ptr<PoolHandle> pool_;
   CacheOptions options_;
+  // Enforces options_.operation_timeout; null when there is none.
+  std::unique_ptr<OperationWatchdog> watchdog_;
   Statement get_, put_, remove_, cleanup_, flush_, stats_;
 };
 
@@ -256,7 +293,8 @@ std::optional<nlohmann::json> PostgresCache::get_raw(std::string_view key,
     spans.record([&](CacheSpan& span) { span.record_cache_hit(size); });
     return json;
   } catch (...) {
-    core.fail(&spans, "get", &key);
+    core.fail_unless_open(spans, "get", &key);
+    return std::nullopt;
   }
 }
 
@@ -291,7 +329,7 @@ void PostgresCache::put_raw(std::string_view key, const nlohmann::json& value, T
     const auto size = row[0].as<std::size_t>();
     spans.record([&](CacheSpan& span) { span.record_put(size); });
   } catch (...) {
-    core.fail(&spans, "put", &key);
+    core.fail_unless_open(spans, "put", &key);
   }
 }
 

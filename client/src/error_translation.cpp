@@ -1,10 +1,13 @@
 #include "error_translation.hpp"
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/except>
 
 #include <psycache/errors.hpp>
 
+#include "operation_watchdog.hpp"
 #include "validation.hpp"
 
 namespace psycache::detail {
@@ -26,6 +29,10 @@ bool is_connection_state(std::string_view state) {
          state == "53300";
 }
 
+// SQLSTATEs of a statement the server gave up on: statement_timeout (or a
+// cancel request) and lock_timeout. The connection stays usable.
+bool is_timeout_state(std::string_view state) { return state == "57014" || state == "55P03"; }
+
 // SQLSTATEs that mean an argument was refused: data exceptions (22: a TTL
 // past the last timestamp, a string jsonb cannot hold...) and program limits
 // (54: a key too long for the server).
@@ -43,6 +50,7 @@ bool is_missing_extension_state(std::string_view state) {
   std::string message = describe(operation) + " failed: " + tidy_server_message(error.what());
   if (!state.empty()) message += " (SQLSTATE " + state + ")";
   if (is_connection_state(state)) throw ConnectionError(message, state);
+  if (is_timeout_state(state)) throw TimeoutError(message, state);
   if (is_invalid_argument_state(state)) throw InvalidArgument(message, state);
   if (is_missing_extension_state(state) && !operation.schema.empty()) {
     message += "; is the psycache extension installed in schema " +
@@ -97,6 +105,10 @@ void rethrow_translated(const Operation& operation) {
     throw;
   } catch (const Error&) {
     throw;
+  } catch (const OperationTimedOut& e) {
+    throw TimeoutError(describe(operation) + " failed: no answer from the server within " +
+                       std::to_string(e.timeout.count()) +
+                       " ms (CacheOptions::operation_timeout); the connection was closed");
   } catch (const pqxx::broken_connection& e) {
     throw ConnectionError(describe(operation) + " failed: " +
                           (operation.connecting ? "" : "the connection to the server broke: ") +

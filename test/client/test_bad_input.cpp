@@ -1,12 +1,8 @@
 // Bad input: a clear error, nothing lost, the cache still usable.
-#include <arpa/inet.h>
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <netinet/in.h>
 #include <string>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -150,45 +146,7 @@ TEST_CASE_METHOD(Fixture, "A value jsonb cannot hold is refused, naming where") 
   check_unharmed();
 }
 
-TEST_CASE("An unreachable server is a ConnectionError within the connect timeout") {
-  for (const char* dsn : {"host=127.0.0.1 port=1", "postgresql://127.0.0.1:9/postgres"}) {
-    psycache::ConnectionPool pool{dsn, {.connect_timeout = 2s}};
-    psycache::PostgresCache cache{pool};
-    const auto start = std::chrono::steady_clock::now();
-    try {
-      (void)cache.get_raw("k");
-      FAIL("no error");
-    } catch (const psycache::ConnectionError& e) {
-      CHECK_THAT(e.what(), Contains("connecting to the server failed") && Contains("127.0.0.1"));
-    }
-    CHECK(std::chrono::steady_clock::now() - start < 5s);
-    CHECK(pool.size() == 0);
-  }
-}
-
-TEST_CASE("A server that never answers is a ConnectionError after the connect timeout") {
-  // A socket that listens but never speaks: the kernel accepts the TCP
-  // connection, and libpq waits for a reply that does not come.
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(listener >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), length) == 0);
-  REQUIRE(::listen(listener, 16) == 0);
-  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  const std::string port = std::to_string(ntohs(address.sin_port));
-
-  psycache::ConnectionPool pool{"host=127.0.0.1 port=" + port, {.connect_timeout = 2s}};
-  psycache::PostgresCache cache{pool};
-  const auto start = std::chrono::steady_clock::now();
-  CHECK_THROWS_WITH(cache.put_raw("k", json{}, 60), Contains("timeout"));
-  const auto waited = std::chrono::steady_clock::now() - start;
-  CHECK(waited >= 1s);
-  CHECK(waited < 6s);
-  ::close(listener);
-}
+// Unreachable and silent servers: test_timeouts.cpp.
 
 TEST_CASE("A DSN that does not parse is refused when the pool is made") {
   CHECK_THROWS_WITH(psycache::ConnectionPool{"host=127.0.0.1 port"},

@@ -25,7 +25,9 @@
 //
 // Errors (see errors.hpp): InvalidArgument for a bad key, TTL or value
 // (nothing is sent), ConnectionError/TimeoutError when no connection could be
-// had or it broke (the pool replaces it; retrying may succeed), ServerError
+// had, it broke (the pool replaces it; retrying may succeed) or a timeout
+// fired (TimeoutError; see PoolOptions and CacheOptions::operation_timeout;
+// with CacheOptions::fail_open, get and put swallow these), ServerError
 // for other refusals, e.g. the extension missing from the schema (the message
 // says so), ConversionError in the typed layer. Exceptions thrown by a
 // user-written pool or instrumentation propagate unchanged.
