@@ -60,13 +60,26 @@ std::string escape_pointer_token(const std::string& name) {
 
 // Where a JSON pointer points, for a message.
 std::string where(const std::string& path) {
-  return path.empty() ? "at the top level" : "at \"" + path + "\"";
+  return path.empty() ? "at the top level" : "at \"" + shorten(path) + "\"";
 }
 
 // Whether value holds something jsonb cannot store; if so, sets problem to
 // what it is and path to where (a JSON pointer). The path is built only on
 // the way back from a find, so a storable value costs no allocation.
-bool find_unstorable(const nlohmann::json& value, const char*& problem, std::string& path) {
+// The deepest nesting of arrays and objects put_raw accepts. The server's jsonb parser recurses
+// once per level and gives up past max_stack_depth (between 10,000 and 20,000 levels at the
+// default 2 MB); this walk and nlohmann_json's dump recurse too, so a deeper value is refused
+// here, before it can exhaust the client's stack.
+constexpr std::size_t kMaxValueDepth = 10000;
+
+bool find_unstorable(const nlohmann::json& value, const char*& problem, std::string& path,
+                     std::size_t depth = 0) {
+  if (value.is_structured() && ++depth > kMaxValueDepth) {
+    problem =
+        "more than 10000 levels of nested arrays and objects, which the server's parser "
+        "may not take, ";
+    return true;
+  }
   switch (value.type()) {
     case nlohmann::json::value_t::number_float:
       problem = "a non-finite number (NaN or infinity), which JSON cannot represent, ";
@@ -77,7 +90,7 @@ bool find_unstorable(const nlohmann::json& value, const char*& problem, std::str
     case nlohmann::json::value_t::array: {
       std::size_t index = 0;
       for (const auto& element : value) {
-        if (find_unstorable(element, problem, path)) {
+        if (find_unstorable(element, problem, path, depth)) {
           path.insert(0, "/" + std::to_string(index));
           return true;
         }
@@ -91,7 +104,7 @@ bool find_unstorable(const nlohmann::json& value, const char*& problem, std::str
           problem = "an object key with a NUL character (\\u0000), which jsonb cannot store, ";
           return true;
         }
-        if (find_unstorable(element, problem, path)) {
+        if (find_unstorable(element, problem, path, depth)) {
           path.insert(0, "/" + escape_pointer_token(name));
           return true;
         }

@@ -112,7 +112,9 @@ class PostgresCache {
   // Stores value under key for ttl, replacing any value and expiry the key
   // had. A value containing NaN or an infinity, or a string with a NUL
   // character (which jsonb cannot store), or one larger than
-  // CacheOptions::max_value_bytes is refused with InvalidArgument.
+  // CacheOptions::max_value_bytes is refused with InvalidArgument, and so is
+  // one nested more than 10000 arrays and objects deep (the server's jsonb
+  // parser stops not far beyond, and deeper values exhaust stacks).
   void put_raw(std::string_view key, const nlohmann::json& value, Ttl ttl,
                std::string_view span_name = {});
 
