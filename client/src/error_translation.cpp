@@ -45,8 +45,21 @@ bool is_missing_extension_state(std::string_view state) {
   return state == "3F000" || state == "42883" || state == "42P01";
 }
 
+// The SQLSTATE of error. libpqxx 6.4 throws some of its sql_error subclasses
+// without the SQLSTATE the server sent (insufficient_privilege among them), so
+// for those it is recovered from the class.
+std::string sqlstate_of(const pqxx::sql_error& error) {
+  if (!error.sqlstate().empty()) return error.sqlstate();
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&error) != nullptr) return "42501";
+  if (dynamic_cast<const pqxx::undefined_function*>(&error) != nullptr) return "42883";
+  if (dynamic_cast<const pqxx::undefined_table*>(&error) != nullptr) return "42P01";
+  if (dynamic_cast<const pqxx::undefined_column*>(&error) != nullptr) return "42703";
+  if (dynamic_cast<const pqxx::feature_not_supported*>(&error) != nullptr) return "0A000";
+  return {};
+}
+
 [[noreturn]] void throw_sql_error(const pqxx::sql_error& error, const Operation& operation) {
-  const std::string& state = error.sqlstate();
+  const std::string state = sqlstate_of(error);
   std::string message = describe(operation) + " failed: " + tidy_server_message(error.what());
   if (!state.empty()) message += " (SQLSTATE " + state + ")";
   if (is_connection_state(state)) throw ConnectionError(message, state);
