@@ -170,7 +170,7 @@ class CacheCore {
     struct Call {
       const Statement& statement;
       std::tuple<Args&&...> args;
-      OperationWatchdog* watchdog;
+      OperationWatchdog* watchdog = nullptr;
       pqxx::result result;
     };
     Call call{statement, std::forward_as_tuple(std::forward<Args>(args)...), watchdog_.get(), {}};

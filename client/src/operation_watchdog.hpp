@@ -26,9 +26,9 @@ struct OperationTimedOut {
 
 class OperationWatchdog {
   struct Entry {
-    int socket;
+    int socket = -1;
     std::chrono::steady_clock::time_point deadline;
-    bool fired;
+    bool fired = false;
   };
 
  public:

@@ -193,7 +193,7 @@ TEST_CASE_METHOD(Fixture, "Keys: each is stored as given, or refused before anyt
       {"LIKE wildcards", "%_%", true},
       {"four-byte UTF-8", "key \xf0\x9f\x94\x91", true},
       {"2049 bytes", std::string(2049, 'k'), false},
-      {"1 MB", std::string(1024 * 1024, 'k'), false},
+      {"1 MB", std::string(std::size_t{1024} * 1024, 'k'), false},
       {"a NUL byte", "k\0k"s, false},
       {"only a NUL byte", "\0"s, false},
       {"invalid UTF-8", "k\xff", false},

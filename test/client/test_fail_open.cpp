@@ -34,15 +34,15 @@ class Outcomes final : public psycache::CacheInstrumentation {
     return counts_;
   }
 
-  std::unique_ptr<psycache::CacheSpan> start_cache_get_span(std::string_view,
-                                                            std::string_view) override {
+  std::unique_ptr<psycache::CacheSpan> start_cache_get_span(
+      std::string_view /*key*/, std::string_view /*span_name*/) override {
     return std::make_unique<Span>(*this);
   }
-  std::unique_ptr<psycache::CacheSpan> start_cache_put_span(std::string_view,
-                                                            std::string_view) override {
+  std::unique_ptr<psycache::CacheSpan> start_cache_put_span(
+      std::string_view /*key*/, std::string_view /*span_name*/) override {
     return std::make_unique<Span>(*this);
   }
-  std::unique_ptr<psycache::CacheSpan> start_cache_remove_span(std::string_view) override {
+  std::unique_ptr<psycache::CacheSpan> start_cache_remove_span(std::string_view /*key*/) override {
     return std::make_unique<Span>(*this);
   }
   std::unique_ptr<psycache::CacheSpan> start_cache_flush_span() override {
@@ -56,9 +56,9 @@ class Outcomes final : public psycache::CacheInstrumentation {
   class Span final : public psycache::CacheSpan {
    public:
     explicit Span(Outcomes& outcomes) : outcomes_(outcomes) {}
-    void record_cache_hit(std::size_t) override { count(&Counts::hits); }
+    void record_cache_hit(std::size_t /*size*/) override { count(&Counts::hits); }
     void record_cache_miss() override { count(&Counts::misses); }
-    void record_put(std::size_t) override { count(&Counts::puts); }
+    void record_put(std::size_t /*size*/) override { count(&Counts::puts); }
     void record_error(const psycache::Error& error) override {
       if (dynamic_cast<const psycache::TimeoutError*>(&error) != nullptr) {
         count(&Counts::timeouts);
