@@ -18,7 +18,9 @@
 // operation once before the clock starts. Latency is measured around each call, from the
 // caller's side; user_us_per_op and sys_us_per_op are this process's CPU time per operation.
 // With --ops N each thread stops after N operations (or at --seconds, if that comes first), for
-// a run of a known size under a profiler. Any error stops the run with exit status 1.
+// a run of a known size under a profiler. --operation-timeout MS sets
+// CacheOptions::operation_timeout, to measure what its watchdog costs. Any error stops the run
+// with exit status 1.
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -51,7 +53,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kUsage =
     "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put|get-many --threads N\n"
     "                             --seconds S --dsn DSN [--keys K] [--value JSON] [--ops N]\n"
-    "                             [--batch B]\n";
+    "                             [--batch B] [--operation-timeout MS]\n";
 
 // The original psycache's SQL, for the raw rows.
 constexpr const char* kRawGetSql =
@@ -72,7 +74,8 @@ struct Settings {
   int keys = 100'000;
   long long ops_per_thread = 0;  // 0: no limit but the time
   std::string value = R"({"id": 1, "payload": "x"})";
-  int batch = 100;  // keys per call of get-many
+  int batch = 100;                     // keys per call of get-many
+  long long operation_timeout_ms = 0;  // CacheOptions::operation_timeout; 0: none
 };
 
 // A command line that makes no sense: main prints it with the usage and exits with status 2.
@@ -127,6 +130,8 @@ Settings parse_arguments(int argc, char** argv) {
       settings.value = value;
     } else if (flag == "--batch") {
       settings.batch = static_cast<int>(number(flag, value));
+    } else if (flag == "--operation-timeout") {
+      settings.operation_timeout_ms = static_cast<long long>(number(flag, value));
     } else {
       usage_error("unknown option " + flag);
     }
@@ -233,7 +238,8 @@ int run(const Settings& settings) {
   const nlohmann::json value = nlohmann::json::parse(settings.value);
   psycache::ConnectionPool pool{settings.dsn,
                                 {.max_size = static_cast<std::size_t>(settings.threads)}};
-  psycache::PostgresCache cache{pool};
+  psycache::PostgresCache cache{
+      pool, {.operation_timeout = std::chrono::milliseconds{settings.operation_timeout_ms}}};
 
   std::vector<ThreadResult> results(static_cast<std::size_t>(settings.threads));
   std::latch ready{settings.threads};

@@ -11,6 +11,7 @@
 
 #include "cache_1_1.hpp"
 #include "error_translation.hpp"
+#include "operation_watchdog.hpp"
 #include "spans.hpp"
 #include "validation.hpp"
 
@@ -60,13 +61,26 @@ std::string escape_pointer_token(const std::string& name) {
 
 // Where a JSON pointer points, for a message.
 std::string where(const std::string& path) {
-  return path.empty() ? "at the top level" : "at \"" + path + "\"";
+  return path.empty() ? "at the top level" : "at \"" + shorten(path) + "\"";
 }
 
 // Whether value holds something jsonb cannot store; if so, sets problem to
 // what it is and path to where (a JSON pointer). The path is built only on
 // the way back from a find, so a storable value costs no allocation.
-bool find_unstorable(const nlohmann::json& value, const char*& problem, std::string& path) {
+// The deepest nesting of arrays and objects put_raw accepts. The server's jsonb parser recurses
+// once per level and gives up past max_stack_depth (between 10,000 and 20,000 levels at the
+// default 2 MB); this walk and nlohmann_json's dump recurse too, so a deeper value is refused
+// here, before it can exhaust the client's stack.
+constexpr std::size_t kMaxValueDepth = 10000;
+
+bool find_unstorable(const nlohmann::json& value, const char*& problem, std::string& path,
+                     std::size_t depth = 0) {
+  if (value.is_structured() && ++depth > kMaxValueDepth) {
+    problem =
+        "more than 10000 levels of nested arrays and objects, which the server's parser "
+        "may not take, ";
+    return true;
+  }
   switch (value.type()) {
     case nlohmann::json::value_t::number_float:
       problem = "a non-finite number (NaN or infinity), which JSON cannot represent, ";
@@ -77,7 +91,7 @@ bool find_unstorable(const nlohmann::json& value, const char*& problem, std::str
     case nlohmann::json::value_t::array: {
       std::size_t index = 0;
       for (const auto& element : value) {
-        if (find_unstorable(element, problem, path)) {
+        if (find_unstorable(element, problem, path, depth)) {
           path.insert(0, "/" + std::to_string(index));
           return true;
         }
@@ -91,7 +105,7 @@ bool find_unstorable(const nlohmann::json& value, const char*& problem, std::str
           problem = "an object key with a NUL character (\\u0000), which jsonb cannot store, ";
           return true;
         }
-        if (find_unstorable(element, problem, path)) {
+        if (find_unstorable(element, problem, path, depth)) {
           path.insert(0, "/" + escape_pointer_token(name));
           return true;
         }
@@ -121,6 +135,12 @@ class CacheCore {
       if (!instrumentation) {
         throw InvalidArgument("invalid cache options: an instrumentation is null");
       }
+    }
+    if (options_.operation_timeout.count() < 0) {
+      throw InvalidArgument("invalid cache options: operation_timeout must not be negative");
+    }
+    if (options_.operation_timeout.count() > 0) {
+      watchdog_ = std::make_unique<OperationWatchdog>(options_.operation_timeout);
     }
     const std::string schema = quote_identifier(options_.schema);
     get_ = make_statement(
@@ -155,20 +175,33 @@ class CacheCore {
     struct Call {
       const Statement& statement;
       std::tuple<Args&&...> args;
+      OperationWatchdog* watchdog = nullptr;
       pqxx::result result;
     };
-    Call call{statement, std::forward_as_tuple(std::forward<Args>(args)...), {}};
+    Call call{statement, std::forward_as_tuple(std::forward<Args>(args)...), watchdog_.get(), {}};
     pool_->with_connection(
         [](pqxx::connection_base& connection, void* context) {
           Call& pending = *static_cast<Call*>(context);
           connection.prepare(pending.statement.name, pending.statement.sql);
           pqxx::nontransaction transaction{connection};
-          pending.result = std::apply(
-              [&](auto&&... params) {
-                return transaction.exec_prepared(pending.statement.name,
-                                                 std::forward<decltype(params)>(params)...);
-              },
-              std::move(pending.args));
+          const auto run = [&] {
+            pending.result = std::apply(
+                [&](auto&&... params) {
+                  return transaction.exec_prepared(pending.statement.name,
+                                                   std::forward<decltype(params)>(params)...);
+                },
+                std::move(pending.args));
+          };
+          // A connection libpqxx closed after a failure (sock() < 0) is reopened inside run(),
+          // bounded by the DSN's connect_timeout, not by the watchdog.
+          if (pending.watchdog == nullptr || connection.sock() < 0) return run();
+          auto watch = pending.watchdog->watch(connection.sock());
+          try {
+            run();
+          } catch (...) {
+            if (watch.disarm()) throw OperationTimedOut{pending.watchdog->timeout()};
+            throw;
+          }
         },
         &call);
     return call.result.at(0);
@@ -201,9 +234,26 @@ class CacheCore {
     }
   }
 
+  // fail(), except that in fail-open mode a ConnectionError is only told to
+  // the spans, and this returns.
+  void fail_unless_open(Spans& spans, std::string_view operation,
+                        const std::string_view* key) const {
+    if (!options_.fail_open) fail(&spans, operation, key);
+    try {
+      rethrow_translated(Operation{.name = operation, .key = key, .schema = options_.schema});
+    } catch (const ConnectionError& error) {
+      spans.record([&](CacheSpan& span) { span.record_error(error); });
+    } catch (const Error& error) {
+      spans.record([&](CacheSpan& span) { span.record_error(error); });
+      throw;
+    }
+  }
+
  private:
   std::unique_ptr<PoolHandle> pool_;
   CacheOptions options_;
+  // Enforces options_.operation_timeout; null when there is none.
+  std::unique_ptr<OperationWatchdog> watchdog_;
   Statement get_, put_, remove_, cleanup_, flush_, stats_;
   Statements11 statements_1_1_;
 };
@@ -293,7 +343,8 @@ std::optional<nlohmann::json> PostgresCache::get_raw(std::string_view key,
     spans.record([&](CacheSpan& span) { span.record_cache_hit(size); });
     return json;
   } catch (...) {
-    core.fail(&spans, "get", &key);
+    core.fail_unless_open(spans, "get", &key);
+    return std::nullopt;
   }
 }
 
@@ -310,7 +361,7 @@ void PostgresCache::put_raw(std::string_view key, const nlohmann::json& value, T
     const auto size = row[0].as<std::size_t>();
     spans.record([&](CacheSpan& span) { span.record_put(size); });
   } catch (...) {
-    core.fail(&spans, "put", &key);
+    core.fail_unless_open(spans, "put", &key);
   }
 }
 

@@ -1,5 +1,7 @@
 #include <condition_variable>
+#include <limits>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -120,6 +122,16 @@ PoolOptions checked(PoolOptions options) {
   if (options.max_size == 0) {
     throw InvalidArgument("invalid pool options: max_size must be at least 1");
   }
+  const auto check_timeout = [](const char* name, std::chrono::milliseconds timeout) {
+    // PostgreSQL's settings are ints of milliseconds.
+    if (timeout.count() < 0 || timeout.count() > std::numeric_limits<int>::max()) {
+      throw InvalidArgument(std::string{"invalid pool options: "} + name +
+                            " must be between 0 and 2147483647 ms, not " +
+                            std::to_string(timeout.count()));
+    }
+  };
+  check_timeout("statement_timeout", options.statement_timeout);
+  check_timeout("lock_timeout", options.lock_timeout);
   return options;
 }
 
@@ -127,7 +139,10 @@ PoolOptions checked(PoolOptions options) {
 
 ConnectionPool::ConnectionPool(std::string_view dsn, PoolOptions options)
     : state_(std::make_shared<detail::ConnectionPoolState>(
-          detail::complete_conninfo(dsn, options.connect_timeout), checked(options))) {}
+          detail::complete_conninfo(dsn, options.connect_timeout,
+                                    {.statement_timeout = options.statement_timeout,
+                                     .lock_timeout = options.lock_timeout}),
+          checked(options))) {}
 
 ConnectionPool::~ConnectionPool() {
   if (state_) state_->close();

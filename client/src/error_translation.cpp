@@ -1,10 +1,13 @@
 #include "error_translation.hpp"
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/except>
 
 #include <psycache/errors.hpp>
 
+#include "operation_watchdog.hpp"
 #include "validation.hpp"
 
 namespace psycache::detail {
@@ -26,6 +29,10 @@ bool is_connection_state(std::string_view state) {
          state == "53300";
 }
 
+// SQLSTATEs of a statement the server gave up on: statement_timeout (or a
+// cancel request) and lock_timeout. The connection stays usable.
+bool is_timeout_state(std::string_view state) { return state == "57014" || state == "55P03"; }
+
 // SQLSTATEs that mean an argument was refused: data exceptions (22: a TTL
 // past the last timestamp, a string jsonb cannot hold...) and program limits
 // (54: a key too long for the server).
@@ -38,11 +45,25 @@ bool is_missing_extension_state(std::string_view state) {
   return state == "3F000" || state == "42883" || state == "42P01";
 }
 
+// The SQLSTATE of error. libpqxx 6.4 throws some of its sql_error subclasses
+// without the SQLSTATE the server sent (insufficient_privilege among them), so
+// for those it is recovered from the class.
+std::string sqlstate_of(const pqxx::sql_error& error) {
+  if (!error.sqlstate().empty()) return error.sqlstate();
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&error) != nullptr) return "42501";
+  if (dynamic_cast<const pqxx::undefined_function*>(&error) != nullptr) return "42883";
+  if (dynamic_cast<const pqxx::undefined_table*>(&error) != nullptr) return "42P01";
+  if (dynamic_cast<const pqxx::undefined_column*>(&error) != nullptr) return "42703";
+  if (dynamic_cast<const pqxx::feature_not_supported*>(&error) != nullptr) return "0A000";
+  return {};
+}
+
 [[noreturn]] void throw_sql_error(const pqxx::sql_error& error, const Operation& operation) {
-  const std::string& state = error.sqlstate();
+  const std::string state = sqlstate_of(error);
   std::string message = describe(operation) + " failed: " + tidy_server_message(error.what());
   if (!state.empty()) message += " (SQLSTATE " + state + ")";
   if (is_connection_state(state)) throw ConnectionError(message, state);
+  if (is_timeout_state(state)) throw TimeoutError(message, state);
   if (is_invalid_argument_state(state)) throw InvalidArgument(message, state);
   if (is_missing_extension_state(state) && !operation.schema.empty()) {
     message += "; is the psycache extension installed in schema " +
@@ -97,6 +118,10 @@ void rethrow_translated(const Operation& operation) {
     throw;
   } catch (const Error&) {
     throw;
+  } catch (const OperationTimedOut& e) {
+    throw TimeoutError(describe(operation) + " failed: no answer from the server within " +
+                       std::to_string(e.timeout.count()) +
+                       " ms (CacheOptions::operation_timeout); the connection was closed");
   } catch (const pqxx::broken_connection& e) {
     throw ConnectionError(describe(operation) + " failed: " +
                           (operation.connecting ? "" : "the connection to the server broke: ") +

@@ -98,6 +98,20 @@ TEST_CASE("The pool completes a DSN with its settings unless the DSN has them") 
              Contains(R"(password='a\'b\\c')"));
 }
 
+TEST_CASE("Timeouts are sent as -c settings in libpq's options, after the DSN's own") {
+  using std::chrono::seconds;
+  using namespace std::chrono_literals;
+  CHECK_THAT(detail::complete_conninfo("host=db", seconds{5},
+                                       {.statement_timeout = 2500ms, .lock_timeout = 100ms}),
+             Contains("options='-c statement_timeout=2500 -c lock_timeout=100'"));
+  CHECK_THAT(detail::complete_conninfo("host=db options='-c work_mem=4MB'", seconds{5},
+                                       {.lock_timeout = 1s}),
+             Contains("options='-c work_mem=4MB -c lock_timeout=1000'"));
+  CHECK_THAT(detail::complete_conninfo("host=db options='-c work_mem=4MB'", seconds{5}, {}),
+             Contains("options='-c work_mem=4MB'"));
+  CHECK_THAT(detail::complete_conninfo("host=db", seconds{5}, {}), !Contains("options"));
+}
+
 TEST_CASE("A DSN libpq cannot parse is refused with libpq's reason") {
   CHECK_THROWS_WITH(detail::complete_conninfo("host", std::chrono::seconds{5}),
                     Contains("invalid DSN") && Contains("host"));

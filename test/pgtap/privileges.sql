@@ -2,11 +2,12 @@
 -- The extension is trusted: a role with CREATE on the database installs it without superuser.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(30);
+SELECT plan(43);
 SET LOCAL search_path = public;
 
 CREATE ROLE psycache_tap_creator;
 CREATE ROLE psycache_tap_nobody;
+CREATE ROLE psycache_tap_reader;
 SELECT format('GRANT CREATE ON DATABASE %I TO psycache_tap_creator', current_database()) \gexec
 
 SELECT is((SELECT trusted FROM pg_available_extension_versions
@@ -86,6 +87,47 @@ SET ROLE psycache_tap_nobody;
 SELECT is((SELECT value FROM public.psycache_get('secret')), '"s3cr3t"'::jsonb,
           'granted EXECUTE and SELECT, a role can get');
 RESET ROLE;
+
+-- A read-only role, as README grants it: EXECUTE on every function, SELECT on the table. The
+-- functions run with the caller's rights, so the table's grants keep it from writing.
+GRANT EXECUTE ON FUNCTION public.psycache_get(text), public.psycache_put(text, jsonb, interval),
+  public.psycache_remove(text), public.psycache_cleanup(integer), public.psycache_flush(),
+  public.psycache_stats() TO psycache_tap_reader;
+GRANT SELECT ON public.psycache TO psycache_tap_reader;
+SET ROLE psycache_tap_reader;
+SELECT is((SELECT value FROM public.psycache_get('secret')), '"s3cr3t"'::jsonb, 'the reader can get');
+SELECT is((SELECT entries FROM public.psycache_stats()), 1::bigint, 'the reader can read the stats');
+SELECT throws_ok($$SELECT public.psycache_put('secret', '"stolen"', interval '1 hour')$$, '42501',
+                 'permission denied for table psycache', 'the reader cannot put');
+SELECT throws_ok($$SELECT public.psycache_put('new', '"planted"', interval '1 hour')$$, '42501',
+                 'permission denied for table psycache', 'the reader cannot put a new key');
+SELECT throws_ok($$SELECT public.psycache_remove('secret')$$, '42501',
+                 'permission denied for table psycache', 'the reader cannot remove');
+SELECT throws_ok($$SELECT public.psycache_cleanup()$$, '42501',
+                 'permission denied for table psycache', 'the reader cannot clean up');
+SELECT throws_ok($$SELECT public.psycache_flush()$$, '42501',
+                 'permission denied for table psycache', 'the reader cannot flush');
+SELECT throws_ok($$UPDATE public.psycache SET value = '"stolen"'$$, '42501',
+                 'permission denied for table psycache', 'the reader cannot write the table');
+RESET ROLE;
+
+-- A key, a value or a role's input that looks like SQL is stored as data, never run.
+SELECT is(public.psycache_put($$x'); DELETE FROM public.psycache; --$$,
+                              $$"'); DELETE FROM public.psycache; --"$$, interval '1 hour') > 0,
+          true, 'a key and a value of SQL are stored');
+SELECT is((SELECT value FROM public.psycache_get($$x'); DELETE FROM public.psycache; --$$)),
+          $$"'); DELETE FROM public.psycache; --"$$::jsonb, 'and read back as they were');
+SELECT is(public.psycache_remove($$x'); DELETE FROM public.psycache; --$$), true,
+          'and removed as one key');
+
+-- psycache creates no SECURITY DEFINER function, so no grant can be used to escalate.
+SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+           JOIN pg_extension e ON e.oid = d.refobjid
+           WHERE e.extname = 'psycache' AND p.prosecdef), 0::bigint,
+          'no psycache function is SECURITY DEFINER');
+SELECT is((SELECT count(*) FROM information_schema.role_routine_grants
+           WHERE routine_name LIKE 'psycache%' AND grantee = 'PUBLIC'), 0::bigint,
+          'PUBLIC may execute no psycache function');
 
 SELECT is((SELECT value FROM public.psycache_get('secret')), '"s3cr3t"'::jsonb,
           'nothing was lost');

@@ -4,7 +4,7 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 CREATE SCHEMA psycache_tap;
 CREATE EXTENSION psycache SCHEMA psycache_tap;
-SELECT plan(19);
+SELECT plan(30);
 
 -- A schema of look-alikes.
 CREATE SCHEMA hostile;
@@ -79,6 +79,53 @@ SELECT cmp_ok(psycache_tap.psycache_put('c', '[1, 2, 3]', interval '1 hour'), '>
 SELECT is((SELECT size FROM psycache_tap.psycache_get('c')),
           (SELECT pg_catalog.pg_column_size(value) FROM psycache_tap.psycache WHERE key = 'c'),
           'get ignores public.pg_column_size');
+
+-- Look-alikes in public, with public searched ahead of pg_catalog, as a careless or hostile
+-- role might set it: a public.psycache table, and operators and functions shadowing pg_catalog's.
+CREATE TABLE public.psycache (key text PRIMARY KEY, value jsonb NOT NULL, expires_at timestamptz NOT NULL);
+INSERT INTO public.psycache VALUES ('decoy', '"public decoy"', 'infinity');
+CREATE FUNCTION public.text_eq(text, text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR public.= (LEFTARG = text, RIGHTARG = text, FUNCTION = public.text_eq);
+CREATE FUNCTION public.tz_cmp(timestamptz, timestamptz) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+CREATE OPERATOR public.> (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = public.tz_cmp);
+CREATE OPERATOR public.<= (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = public.tz_cmp);
+CREATE FUNCTION public.statement_timestamp() RETURNS timestamptz LANGUAGE sql
+  AS $$SELECT '-infinity'::timestamptz$$;
+CREATE FUNCTION public.pg_total_relation_size(regclass) RETURNS bigint LANGUAGE sql AS 'SELECT -1::bigint';
+DROP TABLE pg_temp.psycache;
+
+-- Runs query with public ahead of pg_catalog (pgTAP, installed in public, stays out of it).
+CREATE FUNCTION pg_temp.public_first(query text) RETURNS text LANGUAGE plpgsql
+SET search_path = public, pg_catalog AS $$
+DECLARE
+  result text;
+BEGIN
+  EXECUTE query INTO result;
+  RETURN result;
+END $$;
+
+SELECT is(pg_temp.public_first($$SELECT count(*) FROM psycache WHERE key = 'no such key'$$), '1',
+          'unqualified SQL now reads public.psycache, through public.=');
+SELECT cmp_ok(pg_temp.public_first($$SELECT psycache_tap.psycache_put('p', '{"p": 1}', interval '1 hour')$$)::int,
+              '>', 0, 'with public first: put returns a real size');
+SELECT cmp_ok(pg_temp.public_first($$SELECT psycache_tap.psycache_put('p_old', '"old"', interval '-1 hour')$$)::int,
+              '>', 0, 'with public first: put of an expired entry');
+SELECT is(pg_temp.public_first($$SELECT value FROM psycache_tap.psycache_get('p')$$), '{"p": 1}',
+          'with public first: get finds the entry');
+SELECT is(pg_temp.public_first($$SELECT value FROM psycache_tap.psycache_get('decoy')$$), NULL,
+          'with public first: get does not read public.psycache');
+SELECT is(pg_temp.public_first($$SELECT value FROM psycache_tap.psycache_get('p_old')$$), NULL,
+          'with public first: get misses the expired entry');
+SELECT is(pg_temp.public_first($$SELECT psycache_tap.psycache_remove('no such key')$$), 'false',
+          'with public first: remove of a missing key removes nothing');
+SELECT is(pg_temp.public_first($$SELECT psycache_tap.psycache_cleanup()$$), '1',
+          'with public first: cleanup deletes only the expired entry');
+SELECT cmp_ok(pg_temp.public_first($$SELECT total_bytes FROM psycache_tap.psycache_stats()$$)::bigint,
+              '>', 0::bigint, 'with public first: stats use pg_catalog.pg_total_relation_size');
+SELECT is(pg_temp.public_first($$SELECT psycache_tap.psycache_flush()$$), '2',
+          'with public first: flush deletes the real entries (p, and c from above), and only them');
+SELECT is((SELECT value FROM public.psycache WHERE key OPERATOR(pg_catalog.=) 'decoy'),
+          '"public decoy"'::jsonb, 'public.psycache is untouched');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -25,7 +25,9 @@
 //
 // Errors (see errors.hpp): InvalidArgument for a bad key, TTL or value
 // (nothing is sent), ConnectionError/TimeoutError when no connection could be
-// had or it broke (the pool replaces it; retrying may succeed), ServerError
+// had, it broke (the pool replaces it; retrying may succeed) or a timeout
+// fired (TimeoutError; see PoolOptions and CacheOptions::operation_timeout;
+// with CacheOptions::fail_open, get and put swallow these), ServerError
 // for other refusals, e.g. the extension missing from the schema (the message
 // says so), ConversionError in the typed layer. Exceptions thrown by a
 // user-written pool or instrumentation propagate unchanged.
@@ -111,7 +113,9 @@ class PostgresCache {
   // Stores value under key for ttl, replacing any value and expiry the key
   // had. A value containing NaN or an infinity, or a string with a NUL
   // character (which jsonb cannot store), or one larger than
-  // CacheOptions::max_value_bytes is refused with InvalidArgument.
+  // CacheOptions::max_value_bytes is refused with InvalidArgument, and so is
+  // one nested more than 10000 arrays and objects deep (the server's jsonb
+  // parser stops not far beyond, and deeper values exhaust stacks).
   void put_raw(std::string_view key, const nlohmann::json& value, Ttl ttl,
                std::string_view span_name = {});
 

@@ -12,12 +12,14 @@
 // The DSN is a libpq connection string, "key=value ..." or a
 // "postgresql://" URI. The pool adds what it needs unless the DSN says
 // otherwise: connect_timeout (from PoolOptions, unless PGCONNECT_TIMEOUT is
-// set), client_encoding=UTF8 and fallback_application_name=psycache.
+// set), client_encoding=UTF8 and fallback_application_name=psycache, and the
+// PoolOptions' statement_timeout and lock_timeout as "-c" settings in
+// "options".
 //
 // Errors: the constructor throws InvalidArgument for a DSN libpq cannot parse
-// and for max_size 0; it does not connect. connect() throws ConnectionError
-// when a new connection cannot be opened (the message is libpq's) and
-// TimeoutError when no connection became free in time.
+// and for max_size 0 or a timeout out of range; it does not connect. connect() throws
+// ConnectionError when a new connection cannot be opened (the message is libpq's) and TimeoutError
+// when no connection became free in time.
 //
 // Thread-safety: every member function may be called from any thread. A lease
 // belongs to one thread at a time. Leases may outlive the pool; a connection
@@ -46,6 +48,16 @@ struct PoolOptions {
   // the PGCONNECT_TIMEOUT environment variable sets one. libpq waits at least
   // 2 seconds. 0 means no timeout.
   std::chrono::seconds connect_timeout = std::chrono::seconds{5};
+
+  // The server's statement_timeout and lock_timeout for every statement on
+  // the pool's connections, so that a cache call never waits long behind a
+  // lock or a slow server. Sent once, when a connection opens (libpq's
+  // "options", after any the DSN gives): no round trip per operation. A
+  // statement that runs into either fails with TimeoutError and leaves the
+  // connection usable. 0 means the server's setting (by default: no limit).
+  // At most 2147483647 ms.
+  std::chrono::milliseconds statement_timeout{0};
+  std::chrono::milliseconds lock_timeout{0};
 };
 
 namespace detail {

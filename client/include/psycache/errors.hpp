@@ -12,7 +12,12 @@
 //   ├─ ConnectionError    the server could not be reached, or the connection was
 //   │  │                  lost during the operation (SQLSTATE class 08, or an
 //   │  │                  administrator shutdown); retrying later may succeed
-//   │  └─ TimeoutError    no pooled connection became free in time
+//   │  └─ TimeoutError    no pooled connection became free in time, the server
+//   │                     canceled the statement (statement_timeout: SQLSTATE
+//   │                     57014; lock_timeout: 55P03; the connection stays
+//   │                     usable), or no answer came within
+//   │                     CacheOptions::operation_timeout (the connection is
+//   │                     closed)
 //   ├─ ServerError        the server refused the operation for another reason
 //   │                     (missing extension or schema, insufficient privilege…)
 //   └─ ConversionError    a stored value does not convert to the requested C++
@@ -57,7 +62,10 @@ class ConnectionError : public Error {
   using Error::Error;
 };
 
-// No connection of a pool became free within its acquire timeout.
+// A wait ran out: for a pooled connection (PoolOptions::acquire_timeout), for
+// a statement or a lock on the server (PoolOptions::statement_timeout and
+// lock_timeout; sqlstate() is 57014 or 55P03), or for the server's answer
+// (CacheOptions::operation_timeout).
 class TimeoutError : public ConnectionError {
  public:
   using ConnectionError::ConnectionError;

@@ -6,9 +6,10 @@
 // Errors: PostgresCache's constructor validates the options and throws
 // InvalidArgument for a schema name that is empty, longer than 63 bytes
 // (PostgreSQL's identifier limit), not valid UTF-8 or containing a NUL byte,
-// and for a null instrumentation.
+// for a null instrumentation and for a negative operation_timeout.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -34,6 +35,27 @@ struct CacheOptions {
   // larger one is refused with InvalidArgument before anything is sent.
   // 0 means no limit beyond the server's (1 GB for a jsonb field).
   std::size_t max_value_bytes = std::size_t{16} * 1024 * 1024;
+
+  // The longest one statement of the cache may wait for the server's answer.
+  // Past it the client shuts the connection's socket down, the operation
+  // fails with TimeoutError and the pool replaces the connection. This is what
+  // bounds a call to a server that stopped answering without closing the
+  // connection (libpq has no read timeout); statement_timeout (PoolOptions)
+  // cannot, since the server enforces it. Waiting for a pooled connection
+  // (PoolOptions::acquire_timeout) and opening one (connect_timeout) are not
+  // counted. Make it longer than the statement_timeout, so that a slow
+  // statement is canceled by the server and the connection kept. 0 means no
+  // limit; when set, the cache runs one thread to enforce it.
+  std::chrono::milliseconds operation_timeout{0};
+
+  // Fail-open: when get_raw/get or put_raw/put fail with a ConnectionError (the
+  // server is down or unreachable, the connection broke, or a TimeoutError),
+  // get returns a miss (std::nullopt) and put returns as if it had stored the
+  // value, so an outage of the cache degrades the service instead of taking
+  // it down. The error still goes to every span's record_error. Other errors
+  // (bad input, a missing extension, a missing privilege) are thrown as
+  // always, and remove, cleanup_expired, flush and stats always throw.
+  bool fail_open = false;
 };
 
 }  // namespace psycache
