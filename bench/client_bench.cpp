@@ -10,6 +10,8 @@
 //   put       put_raw of the --value document under a stored key, ttl one hour
 //   raw-get   libpqxx alone, no psycache: the original psycache's SELECT, prepared
 //   raw-put   libpqxx alone: the original's INSERT ... ON CONFLICT, prepared
+//   raw-fn-get  libpqxx alone calling psycache_get as the client does, the value not parsed: the
+//             round trip of a get without psycache's client
 //
 // The psycache operations share one psycache::ConnectionPool of THREADS connections; the raw
 // ones give each thread its own pqxx::connection. Every thread connects and runs its
@@ -47,7 +49,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kUsage =
-    "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put --threads N\n"
+    "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put|raw-fn-get --threads N\n"
     "                             --seconds S --dsn DSN [--keys K] [--value JSON] [--ops N]\n";
 
 // The original psycache's SQL, for the raw rows.
@@ -58,7 +60,9 @@ constexpr const char* kRawPutSql =
     "VALUES ($1, $2::jsonb, statement_timestamp() + $3::interval) "
     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at";
 
-enum class Op { kGet, kGetMiss, kPut, kRawGet, kRawPut };
+constexpr const char* kRawFnGetSql = "SELECT value, size FROM psycache_get($1::pg_catalog.text)";
+
+enum class Op { kGet, kGetMiss, kPut, kRawGet, kRawPut, kRawFnGet };
 
 struct Settings {
   Op op = Op::kGet;
@@ -104,6 +108,8 @@ Settings parse_arguments(int argc, char** argv) {
         settings.op = Op::kRawGet;
       } else if (settings.op_name == "raw-put") {
         settings.op = Op::kRawPut;
+      } else if (settings.op_name == "raw-fn-get") {
+        settings.op = Op::kRawFnGet;
       } else {
         usage_error("unknown operation \"" + settings.op_name + "\"");
       }
@@ -164,10 +170,12 @@ class Worker {
         cache_(cache),
         value_(value),
         keys_(settings.op == Op::kGetMiss ? "miss:" : "key:", settings.keys, seed) {
-    if (settings_.op == Op::kRawGet || settings_.op == Op::kRawPut) {
+    if (settings_.op == Op::kRawGet || settings_.op == Op::kRawPut ||
+        settings_.op == Op::kRawFnGet) {
       connection_.emplace(settings_.dsn);
       connection_->prepare("raw_get", kRawGetSql);
       connection_->prepare("raw_put", kRawPutSql);
+      connection_->prepare("raw_fn_get", kRawFnGetSql);
     }
   }
 
@@ -189,6 +197,11 @@ class Worker {
         pqxx::nontransaction transaction{*connection_};
         transaction.exec_prepared("raw_put", key, settings_.value, "1 hour");
         return false;
+      }
+      case Op::kRawFnGet: {
+        pqxx::nontransaction transaction{*connection_};
+        const pqxx::result result = transaction.exec_prepared("raw_fn_get", key);
+        return !result.empty() && !result[0][0].is_null();
       }
     }
     return false;
