@@ -87,7 +87,7 @@ SQL
   read -r heap1 pkey1 expiry1 <<<"$(sizes "$db")"
   ((heap1 > max_heap)) && max_heap=$heap1
   read -r updates hot dead vacuums <<<"$(table_stats "$db")"
-  hot_share="$(awk -v u="$updates" -v h="$hot" 'BEGIN { printf "%.1f%%", u > 0 ? 100 * h / u : 0 }')"
+  hot_share="$(awk -v u="$updates" -v h="$hot" 'BEGIN { printf("%.1f%%", (u > 0 ? 100 * h / u : 0)) }')"
   row="| $setting | $(printf '%.0f' "$tps") | $(mb "$heap0") → $(mb "$heap1") | $(mb "$max_heap")"
   row+=" | $(mb "$pkey0") → $(mb "$pkey1") | $(mb "$expiry0") → $(mb "$expiry1") | $updates"
   row+=" | $hot_share | $dead | $vacuums |"
