@@ -104,13 +104,14 @@ struct Lookup {
 // of the (sub)transaction, as for the executor.
 bool ReadEntry(Lookup* lookup) {
   Relation table = table_open(lookup->table_oid, NoLock);
-  Columns columns;
+  Columns columns{};
   // Row-level security and permission hooks are the executor's business, and so is refusing a
   // role without the privilege: the SQL raises that error, with the statement as its context,
   // exactly as before.
-  if (table->rd_rel->relkind != RELKIND_RELATION || table->rd_rel->relrowsecurity ||
-      ExecutorCheckPerms_hook != nullptr || !FindColumns(table, &columns) ||
-      !MaySelect(table, columns)) {
+  // On a standby, the SQL refuses to read the unlogged table: leave that to it as well.
+  if (RecoveryInProgress() || table->rd_rel->relkind != RELKIND_RELATION ||
+      table->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != nullptr ||
+      !FindColumns(table, &columns) || !MaySelect(table, columns)) {
     table_close(table, NoLock);
     return false;
   }
@@ -139,7 +140,7 @@ bool ReadEntry(Lookup* lookup) {
   bool nulls[2] = {true, true};
   // The key is unique: the first row visible to the snapshot is the only one.
   if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
-    bool expiry_null;
+    bool expiry_null = true;
     Datum expires_at = slot_getattr(slot, columns.expires_at, &expiry_null);
     // expires_at > statement_timestamp(), the comparison timestamptz_gt makes.
     if (!expiry_null && DatumGetTimestampTz(expires_at) > GetCurrentStatementStartTimestamp()) {

@@ -19,9 +19,10 @@ enum class IndexGetOutcome {
 // function; expiry compared with statement_timestamp(). It declines (kNotApplicable, having
 // changed nothing but locking the table) whenever the SQL could behave differently or must raise
 // an error: no cache table; a caller without the privilege (the SQL then refuses it, with the
-// statement as the error's context, as before); row-level security enabled; a permission hook
-// installed; columns that are not key text, value jsonb, expires_at timestamptz; a primary key
-// that is not a btree on key with the default text operators and a deterministic collation.
+// statement as the error's context, as before); a server in recovery (a standby); row-level
+// security enabled; a permission hook installed; columns that are not key text, value jsonb,
+// expires_at timestamptz; a primary key that is not a btree on key with the default text
+// operators and a deterministic collation.
 IndexGetOutcome IndexGet(FunctionCallInfo fcinfo, Datum key, TupleDesc desc, Datum* result);
 
 }  // namespace psycache
