@@ -7,7 +7,9 @@
 # The client: psycache_client_memory, PSYCACHE_MEMORY_OPERATIONS (default 1,000,000) operations
 # on one thread, its RSS sampled after a tenth and then ten times. A backend: test/pgtap/
 # memory_calls.sql with PSYCACHE_MEMORY_CALLS (default 1,000,000) calls of each function, its
-# memory contexts and RssAnon before and after. Writes memory.md to the results folder.
+# memory contexts and RssAnon before and after; PSYCACHE_MEMORY_ONLY, a regular expression, keeps
+# only the rows of that test whose names match (all of them take about 15 minutes on 2 cores).
+# Writes memory.md to the results folder.
 # PGHOST, PGPORT, PGUSER as for bench.sh.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -19,6 +21,7 @@ DATA_DIR="${2:?usage: memory.sh BUILD_DIR DATA_DIR}"
 source "$BENCH_DIR/common.bash"
 OPERATIONS="${PSYCACHE_MEMORY_OPERATIONS:-1000000}"
 CALLS="${PSYCACHE_MEMORY_CALLS:-1000000}"
+ONLY="${PSYCACHE_MEMORY_ONLY:-.}"
 RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
 : "${PGHOST:?}" "${PGPORT:?}" "${PGUSER:?}"
 DATABASE=psycache_memory
@@ -39,6 +42,7 @@ psql_db "$DATABASE" -c 'DROP EXTENSION psycache' >/dev/null
 log "a backend: $CALLS calls of each function"
 started=$SECONDS
 backend="$(pg_prove -v -d "$DATABASE" -U "$PGUSER" -h "$PGHOST" -p "$PGPORT" --set calls="$CALLS" \
+  --set only="$ONLY" \
   "$BENCH_DIR/../test/pgtap/memory_calls.sql" 2>&1)" || { echo "$backend" >&2; exit 1; }
 backend_seconds=$((SECONDS - started))
 echo "$backend"
@@ -59,8 +63,8 @@ mkdir -p "$RESULTS"
   echo
   echo "$(grep '^growth' <<<"$client")"
   echo
-  echo "**A backend** (test/pgtap/memory_calls.sql): $CALLS calls of each function, each call"
-  echo "committed on its own; ${backend_seconds} s."
+  echo "**A backend** (test/pgtap/memory_calls.sql): $CALLS calls of each function (the rows"
+  echo "matching \`$ONLY\`), each call committed on its own; ${backend_seconds} s."
   echo
   grep '^# ' <<<"$backend" | sed 's/^# /- /'
   echo

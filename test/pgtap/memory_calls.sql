@@ -4,7 +4,9 @@
 -- runtime's).
 --
 -- psql variable calls: how many calls per function (default 20,000, to keep `./run test` short;
--- `./run bench memory` runs 1,000,000). A new function gets one row in the list below.
+-- `./run bench memory` runs 1,000,000). A new function gets one row in the list below. psql
+-- variable only, when set, is a regular expression: the rows whose name it does not match are
+-- left out.
 --
 -- Not in one transaction, since the calls commit: the schema is dropped at the end.
 \if :{?calls}
@@ -34,6 +36,9 @@ INSERT INTO memory_calls VALUES
   (8, 'psycache_stats', $$PERFORM * FROM psycache_stats()$$),
   (9, 'psycache_flush', $$PERFORM psycache_flush()$$);
 
+\if :{?only}
+DELETE FROM memory_calls WHERE name !~ :'only';
+\endif
 SELECT plan(2 * (SELECT count(*)::int FROM memory_calls));
 
 CREATE FUNCTION pg_temp.context_bytes() RETURNS bigint LANGUAGE sql
