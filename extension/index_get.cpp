@@ -106,9 +106,8 @@ bool ReadEntry(Lookup* lookup) {
   Relation table = table_open(lookup->table_oid, NoLock);
   Columns columns{};
   // Row-level security and permission hooks are the executor's business, and so is refusing a
-  // role without the privilege: the SQL raises that error, with the statement as its context,
-  // exactly as before.
-  // On a standby, the SQL refuses to read the unlogged table: leave that to it as well.
+  // role without the privilege (the SQL raises that error, with the statement as its context,
+  // exactly as before) or refusing to read an unlogged table on a standby.
   if (RecoveryInProgress() || table->rd_rel->relkind != RELKIND_RELATION ||
       table->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != nullptr ||
       !FindColumns(table, &columns) || !MaySelect(table, columns)) {
