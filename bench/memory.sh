@@ -41,9 +41,9 @@ psql_db "$DATABASE" -c 'DROP EXTENSION psycache' >/dev/null
 
 log "a backend: $CALLS calls of each function"
 started=$SECONDS
+status=0
 backend="$(pg_prove -v -d "$DATABASE" -U "$PGUSER" -h "$PGHOST" -p "$PGPORT" --set calls="$CALLS" \
-  --set only="$ONLY" \
-  "$BENCH_DIR/../test/pgtap/memory_calls.sql" 2>&1)" || { echo "$backend" >&2; exit 1; }
+  --set only="$ONLY" "$BENCH_DIR/../test/pgtap/memory_calls.sql" 2>&1)" || status=$?
 backend_seconds=$((SECONDS - started))
 echo "$backend"
 psql_db postgres -c "DROP DATABASE $DATABASE" >/dev/null
@@ -71,3 +71,4 @@ mkdir -p "$RESULTS"
   echo "pgTAP: $(grep -c '^ok' <<<"$backend") ok, $(grep -c '^not ok' <<<"$backend") not ok."
 } >"$RESULTS/memory.md"
 cat "$RESULTS/memory.md"
+exit "$status"
