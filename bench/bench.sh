@@ -2,7 +2,7 @@
 # The measurements of `./run bench`: psycache's client, libpqxx alone, pgbench (the original
 # psycache's SQL, and the extension's functions) and redis-benchmark, on one data set, in one run.
 #
-#   bench/bench.sh BUILD_DIR DATA_DIR [profile|cleanup|get_many]
+#   bench/bench.sh BUILD_DIR DATA_DIR [profile|cleanup|get_many|memory|churn]
 #
 # BUILD_DIR holds bench/psycache_client_bench (a Release build); DATA_DIR is the data directory
 # of a running PostgreSQL 15 cluster with psycache installed, reached through PGHOST, PGPORT and
@@ -24,6 +24,13 @@
 # With "get_many" it measures batches instead: keys per second of get_many_raw with 100 keys per
 # call against get_raw, one key per call, on 1 and 8 threads, in the same rounds; writes
 # get_many.md with the ratio.
+#
+# With "memory" it runs bench/memory.sh instead: the client's and a backend's memory over
+# 1,000,000 operations or calls, and writes memory.md. With "churn", bench/churn.sh: 60 s of puts
+# over the key space per table setting, sizes and HOT updates before and after, churn.md.
+#
+# The measurement also writes client-share.md: the client's side of one get against its round
+# trip (psycache's client against libpqxx alone calling the same function).
 #
 # Settings (environment):
 #   PSYCACHE_BENCH_SECONDS  seconds per measurement (default 3)
@@ -295,8 +302,9 @@ profile() {
     while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s); print s }'
   row() { printf '| %s | %s | %s |\n' "$1" "$2" "$(awk "$thousands" <<<"$3")"; }
   log "profiling the client's side (callgrind, one thread)"
-  local get hit miss raw_get put raw_put
+  local get hit miss raw_get put raw_put raw_fn_get
   get="$(profile_client get)"
+  raw_fn_get="$(profile_client raw-fn-get)"
   miss="$(profile_client get-miss)"
   raw_get="$(profile_client raw-get)"
   put="$(profile_client put)"
@@ -328,6 +336,8 @@ profile() {
     row client "psycache get_raw, hit (parses the JSON)" "$get"
     row client "psycache get_raw, miss" "$miss"
     row client "libpqxx alone, prepared SELECT, hit (no parse)" "$raw_get"
+    row client "libpqxx alone, SELECT value, size FROM psycache_get(\$1), hit (no parse)" \
+      "$raw_fn_get"
     row client "psycache put_raw (serializes the JSON)" "$put"
     row client "libpqxx alone, prepared INSERT ... ON CONFLICT" "$raw_put"
     row server "EXECUTE of SELECT \$1 (statement overhead)" "$s_nop"
@@ -394,9 +404,64 @@ get_many_bench() {
   cat "$out"
 }
 
+# --- the client's share of one get --------------------------------------------------------------
+
+# One thread, ROUNDS interleaved runs each of psycache's get_raw and of libpqxx alone calling the
+# same function (raw-fn-get: the round trip, with the least a client can do). The client's side of
+# a get is measured two ways: in time, the difference of the median latencies; in CPU, the bench
+# process's user time per operation (all of it: libpq, libpqxx, psycache, the JSON parse), and
+# what psycache adds to libpqxx alone. Both are given as shares of the round trip.
+client_share() {
+  local out="$RESULTS/client-share.md" round op line lines=""
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for op in get raw-fn-get; do
+      line="$(on_clients "$CLIENT_BENCH" --op "$op" --threads 1 --seconds "$SECONDS_PER_RUN" \
+        --dsn "$DSN" --keys "$KEYS" --value "$VALUE")"
+      echo "  $line"
+      lines+="$line"$'\n'
+    done
+  done
+  awk '
+    function median(list,    v, n, i, j, t) {
+      n = split(list, v, " ")
+      for (i = 2; i <= n; i++) {
+        t = v[i] + 0
+        for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]
+        v[j + 1] = t
+      }
+      return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }
+    NF {
+      for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      p50[f["op"]] = p50[f["op"]] " " f["p50_us"]; user[f["op"]] = user[f["op"]] " " f["user_us_per_op"]
+    }
+    END {
+      g = median(p50["get"]); r = median(p50["raw-fn-get"])
+      ug = median(user["get"]); ur = median(user["raw-fn-get"])
+      print "| one get, 1 thread | p50 µs | client user CPU µs per get |"
+      print "|---|--:|--:|"
+      printf "| psycache get_raw (pool lease, statement, JSON parse, instrumentation hooks) | %.1f | %.2f |\n", g, ug
+      printf "| libpqxx alone, the same call, the value not parsed (the round trip) | %.1f | %.2f |\n", r, ur
+      print ""
+      printf "- in time: get_raw takes %.1f µs more than the round trip, %.1f%% of it\n", g - r, 100 * (g - r) / r
+      printf "- in CPU: the whole client side of a get (libpq and libpqxx included) is %.2f µs, %.1f%% of the round trip; psycache adds %.2f µs to libpqxx alone, %.1f%%\n", ug, 100 * ug / r, ug - ur, 100 * (ug - ur) / r
+    }' <<<"$lines" >"$out.body"
+  {
+    echo "The client's side of one get against its round trip, $(date -u +%F), median of $ROUNDS"
+    echo "interleaved runs of $SECONDS_PER_RUN s each (\`./run bench\`, bench/bench.sh client_share)."
+    echo
+    cat "$out.body"
+  } >"$out"
+  rm -f "$out.body"
+  cat "$out"
+}
+
 main() {
   # The cleanup benchmark is a program of its own (bench/cleanup.sh).
   if [[ "$MODE" == cleanup ]]; then "$BENCH_DIR/cleanup.sh" "$DATA_DIR"; return; fi
+  # So are the memory and the churn benchmarks.
+  if [[ "$MODE" == memory ]]; then "$BENCH_DIR/memory.sh" "$BUILD_DIR" "$DATA_DIR"; return; fi
+  if [[ "$MODE" == churn ]]; then "$BENCH_DIR/churn.sh" "$DATA_DIR"; return; fi
   [[ -x "$CLIENT_BENCH" ]] || { echo "no $CLIENT_BENCH: build it first" >&2; exit 1; }
   local started=$SECONDS
   load_postgres
@@ -428,6 +493,8 @@ $ROUNDS runs of $SECONDS_PER_RUN s per row"
   log "results"
   "$BENCH_DIR/report.sh" "$RESULTS/latest-rounds.csv" "$RESULTS" "$setup"
   cat "$RESULTS/latest.md"
+  log "the client's share of one get"
+  client_share
   echo
   echo "measured in $((SECONDS - started)) s; results in $RESULTS"
 }

@@ -12,6 +12,8 @@
 //   raw-put   libpqxx alone: the original's INSERT ... ON CONFLICT, prepared
 //   get-many  get_many_raw of --batch stored keys (default 100) in one call; keys_per_s counts
 //             the keys, ops_per_s the calls (for the other operations the two are the same)
+//   raw-fn-get  libpqxx alone calling psycache_get as the client does, the value not parsed: the
+//             round trip of a get without psycache's client
 //
 // The psycache operations share one psycache::ConnectionPool of THREADS connections; the raw
 // ones give each thread its own pqxx::connection. Every thread connects and runs its
@@ -51,9 +53,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kUsage =
-    "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put|get-many --threads N\n"
-    "                             --seconds S --dsn DSN [--keys K] [--value JSON] [--ops N]\n"
-    "                             [--batch B] [--operation-timeout MS]\n";
+    "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put|raw-fn-get|get-many\n"
+    "                             --threads N --seconds S --dsn DSN [--keys K] [--value JSON]\n"
+    "                             [--ops N] [--batch B] [--operation-timeout MS]\n";
 
 // The original psycache's SQL, for the raw rows.
 constexpr const char* kRawGetSql =
@@ -63,7 +65,9 @@ constexpr const char* kRawPutSql =
     "VALUES ($1, $2::jsonb, statement_timestamp() + $3::interval) "
     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at";
 
-enum class Op { kGet, kGetMiss, kPut, kRawGet, kRawPut, kGetMany };
+constexpr const char* kRawFnGetSql = "SELECT value, size FROM psycache_get($1::pg_catalog.text)";
+
+enum class Op { kGet, kGetMiss, kPut, kRawGet, kRawPut, kRawFnGet, kGetMany };
 
 struct Settings {
   Op op = Op::kGet;
@@ -113,6 +117,8 @@ Settings parse_arguments(int argc, char** argv) {
         settings.op = Op::kRawPut;
       } else if (settings.op_name == "get-many") {
         settings.op = Op::kGetMany;
+      } else if (settings.op_name == "raw-fn-get") {
+        settings.op = Op::kRawFnGet;
       } else {
         usage_error("unknown operation \"" + settings.op_name + "\"");
       }
@@ -177,10 +183,12 @@ class Worker {
         cache_(cache),
         value_(value),
         keys_(settings.op == Op::kGetMiss ? "miss:" : "key:", settings.keys, seed) {
-    if (settings_.op == Op::kRawGet || settings_.op == Op::kRawPut) {
+    if (settings_.op == Op::kRawGet || settings_.op == Op::kRawPut ||
+        settings_.op == Op::kRawFnGet) {
       connection_.emplace(settings_.dsn);
       connection_->prepare("raw_get", kRawGetSql);
       connection_->prepare("raw_put", kRawPutSql);
+      connection_->prepare("raw_fn_get", kRawFnGetSql);
     }
   }
 
@@ -210,6 +218,11 @@ class Worker {
         const auto values = cache_->get_many_raw(batch_);
         return std::all_of(values.begin(), values.end(),
                            [](const auto& v) { return v.has_value(); });
+      }
+      case Op::kRawFnGet: {
+        pqxx::nontransaction transaction{*connection_};
+        const pqxx::result result = transaction.exec_prepared("raw_fn_get", key);
+        return !result.empty() && !result[0][0].is_null();
       }
     }
     return false;

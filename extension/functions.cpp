@@ -10,29 +10,30 @@
 #include "cleanup_runs.hpp"
 #include "cron.hpp"
 #include "errors.hpp"
+#include "index_get.hpp"
+#include "result_types.hpp"
 #include "statements.hpp"
 
 namespace psycache {
 namespace {
 
 // The record a function returns (its OUT columns), built in the caller's memory context.
-Datum ResultRecord(FunctionCallInfo fcinfo, Datum* columns, bool* nulls) {
-  TupleDesc desc;
-  if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-    elog(ERROR, "a psycache function that returns a record was declared otherwise");
-  }
-  desc = BlessTupleDesc(desc);
+Datum ResultRecord(TupleDesc desc, Datum* columns, bool* nulls) {
   return HeapTupleGetDatum(heap_form_tuple(desc, columns, nulls));
 }
 
-// psycache_get(key) -> (value, size): NULLs when the key is missing or expired.
+// psycache_get(key) -> (value, size): NULLs when the key is missing or expired. Read through the
+// primary key index; by the SQL when the table is not as the extension made it (see index_get).
 Datum Get(FunctionCallInfo fcinfo) {
   Datum args[] = {KeyArgument(fcinfo, 0)};
+  TupleDesc desc = ResultDescriptor(fcinfo);
+  Datum record;
+  if (IndexGet(fcinfo, args[0], desc, &record) == IndexGetOutcome::kDone) return record;
   StatementResult found = RunStatement(fcinfo, Statement::kGet, args);
   bool miss[2] = {true, true};
   bool* nulls = found.rows > 0 ? found.nulls : miss;
   Datum* columns = found.columns;
-  return PgCall([fcinfo, columns, nulls] { return ResultRecord(fcinfo, columns, nulls); });
+  return PgCall([desc, columns, nulls] { return ResultRecord(desc, columns, nulls); });
 }
 
 // psycache_put(key, value, ttl) -> the stored size of value, in bytes.
@@ -117,8 +118,9 @@ Datum Stats(FunctionCallInfo fcinfo) {
   }
   Datum* columns_pointer = columns;
   bool* nulls_pointer = nulls;
-  return PgCall([fcinfo, columns_pointer, nulls_pointer] {
-    return ResultRecord(fcinfo, columns_pointer, nulls_pointer);
+  TupleDesc desc = ResultDescriptor(fcinfo);
+  return PgCall([desc, columns_pointer, nulls_pointer] {
+    return ResultRecord(desc, columns_pointer, nulls_pointer);
   });
 }
 

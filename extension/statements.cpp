@@ -176,6 +176,12 @@ const char* ExtensionSchema(FunctionCallInfo fcinfo, Oid* schema) {
   return quoted;
 }
 
+Oid CacheTable(FunctionCallInfo fcinfo) {
+  Oid schema = InvalidOid;
+  ExtensionSchema(fcinfo, &schema);
+  return PgCall([schema] { return get_relname_relid("psycache", schema); });
+}
+
 char* CleanupBatchSql(const char* table) {
   // The CTE locks the batch, then the DELETE takes exactly those rows by their ctid (a TID scan),
   // checking the expiry once more. ORDER BY and the resume point let each batch start where the

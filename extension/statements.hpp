@@ -22,6 +22,12 @@ struct StatementResult {
 // its OID in *schema. Refuses a call that does not come from SQL, and a schema that is gone.
 const char* ExtensionSchema(FunctionCallInfo fcinfo, Oid* schema);
 
+// The OID of the cache table of the extension that owns the function being called: the table
+// named psycache in the schema ExtensionSchema returns, or InvalidOid when there is none. Looked up
+// on every call (a catalog cache probe, no lock taken): a caller that locks the table must look
+// again if invalidation messages arrived meanwhile, as RangeVarGetRelidExtended does.
+Oid CacheTable(FunctionCallInfo fcinfo);
+
 // Runs statement with args (see statements.cpp for each one's parameters) on the cache table of
 // the extension that owns the function being called, whatever the caller's search_path is.
 StatementResult RunStatement(FunctionCallInfo fcinfo, Statement statement, Datum* args);

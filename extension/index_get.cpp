@@ -1,0 +1,203 @@
+#include "index_get.hpp"
+
+#include "boundary.hpp"
+#include "statements.hpp"
+
+// The headers of the index access and snapshot calls used only here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wregister"
+extern "C" {
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "catalog/pg_am_d.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_opfamily_d.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "storage/sinval.h"
+#include "tcop/pquery.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+}
+#pragma GCC diagnostic pop
+
+namespace psycache {
+namespace {
+
+// The attribute numbers of the three columns, as the extension creates them.
+struct Columns {
+  AttrNumber key;
+  AttrNumber value;
+  AttrNumber expires_at;
+};
+
+// Finds key text, value jsonb and expires_at timestamptz in the table; false if one is missing
+// or of another type (the SQL would then fail, or mean something else).
+bool FindColumns(Relation table, Columns* columns) {
+  *columns = Columns{};
+  TupleDesc desc = RelationGetDescr(table);
+  for (int i = 0; i < desc->natts; ++i) {
+    Form_pg_attribute attribute = TupleDescAttr(desc, i);
+    if (attribute->attisdropped) continue;
+    const char* name = NameStr(attribute->attname);
+    if (strcmp(name, "key") == 0 && attribute->atttypid == TEXTOID) {
+      columns->key = attribute->attnum;
+    } else if (strcmp(name, "value") == 0 && attribute->atttypid == JSONBOID) {
+      columns->value = attribute->attnum;
+    } else if (strcmp(name, "expires_at") == 0 && attribute->atttypid == TIMESTAMPTZOID) {
+      columns->expires_at = attribute->attnum;
+    }
+  }
+  return columns->key != 0 && columns->value != 0 && columns->expires_at != 0;
+}
+
+// What ExecCheckRTPerms asks of the SELECT: the privilege on the table, or else on every column
+// the statement reads.
+bool MaySelect(Relation table, const Columns& columns) {
+  const Oid relid = RelationGetRelid(table);
+  const Oid user = GetUserId();
+  if (pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK) return true;
+  for (AttrNumber column : {columns.key, columns.value, columns.expires_at}) {
+    if (pg_attribute_aclcheck(relid, column, user, ACL_SELECT) != ACLCHECK_OK) return false;
+  }
+  return true;
+}
+
+// The primary key index of table, locked (AccessShareLock) and open; nullptr when there is none
+// fit for the lookup (then nothing is left locked by this call). As for the table, the index list
+// is read again if invalidation messages arrived while the lock was taken.
+Relation OpenPrimaryKey(Relation table, AttrNumber key_column) {
+  Oid index_oid = InvalidOid;
+  for (;;) {
+    const uint64 seen = SharedInvalidMessageCounter;
+    index_oid = RelationGetPrimaryKeyIndex(table);
+    if (!OidIsValid(index_oid)) return nullptr;
+    LockRelationOid(index_oid, AccessShareLock);
+    if (seen == SharedInvalidMessageCounter || RelationGetPrimaryKeyIndex(table) == index_oid)
+      break;
+    UnlockRelationOid(index_oid, AccessShareLock);
+  }
+  Relation index = index_open(index_oid, NoLock);
+  const Oid collation = index->rd_indcollation[0];
+  const bool fit = index->rd_index->indisvalid && index->rd_index->indisready &&
+                   index->rd_rel->relam == BTREE_AM_OID &&
+                   IndexRelationGetNumberOfKeyAttributes(index) == 1 &&
+                   index->rd_index->indkey.values[0] == key_column &&
+                   index->rd_opfamily[0] == TEXT_BTREE_FAM_OID &&
+                   (collation == DEFAULT_COLLATION_OID || collation == C_COLLATION_OID ||
+                    get_collation_isdeterministic(collation));
+  if (fit) return index;
+  index_close(index, AccessShareLock);
+  return nullptr;
+}
+
+struct Lookup {
+  Oid table_oid;  // locked by the caller
+  Datum key;
+  TupleDesc desc;
+  Datum result;
+};
+
+// The part that only calls PostgreSQL: run through PgCall, so an error raised anywhere here skips
+// no C++ object. On an error the snapshot, the scan and the relations are released by the abort
+// of the (sub)transaction, as for the executor.
+bool ReadEntry(Lookup* lookup) {
+  Relation table = table_open(lookup->table_oid, NoLock);
+  Columns columns{};
+  // Row-level security and permission hooks are the executor's business, and so is refusing a
+  // role without the privilege (the SQL raises that error, with the statement as its context,
+  // exactly as before) or refusing to read an unlogged table on a standby.
+  if (RecoveryInProgress() || table->rd_rel->relkind != RELKIND_RELATION ||
+      table->rd_rel->relrowsecurity || ExecutorCheckPerms_hook != nullptr ||
+      !FindColumns(table, &columns) || !MaySelect(table, columns)) {
+    table_close(table, NoLock);
+    return false;
+  }
+  Relation index = OpenPrimaryKey(table, columns.key);
+  if (index == nullptr) {
+    table_close(table, NoLock);
+    return false;
+  }
+
+  // As SPI runs a statement of a volatile function: a new snapshot (in READ COMMITTED it sees
+  // what committed since the calling statement began), the command counter advanced so that the
+  // calling transaction's own changes are seen.
+  EnsurePortalSnapshotExists();
+  PushActiveSnapshot(GetTransactionSnapshot());
+  CommandCounterIncrement();
+  UpdateActiveSnapshotCommandId();
+
+  ScanKeyData scan_key;
+  ScanKeyEntryInitialize(&scan_key, 0, 1, BTEqualStrategyNumber, TEXTOID, index->rd_indcollation[0],
+                         F_TEXTEQ, lookup->key);
+  IndexScanDesc scan = index_beginscan(table, index, GetActiveSnapshot(), 1, 0);
+  index_rescan(scan, &scan_key, 1, nullptr, 0);
+  TupleTableSlot* slot = table_slot_create(table, nullptr);
+
+  Datum columns_out[2] = {0, 0};
+  bool nulls[2] = {true, true};
+  // The key is unique: the first row visible to the snapshot is the only one.
+  if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
+    bool expiry_null = true;
+    Datum expires_at = slot_getattr(slot, columns.expires_at, &expiry_null);
+    // expires_at > statement_timestamp(), the comparison timestamptz_gt makes.
+    if (!expiry_null && DatumGetTimestampTz(expires_at) > GetCurrentStatementStartTimestamp()) {
+      Datum value = slot_getattr(slot, columns.value, &nulls[0]);
+      if (!nulls[0]) {
+        // pg_column_size: the size as stored, compressed or out of line.
+        columns_out[1] = Int32GetDatum(static_cast<int32>(toast_datum_size(value)));
+        nulls[1] = false;
+        // A value stored out of line is fetched; one stored inline is copied into the record
+        // below, while the slot still holds its page.
+        if (VARATT_IS_EXTERNAL(DatumGetPointer(value))) {
+          value = PointerGetDatum(
+              detoast_external_attr(reinterpret_cast<varlena*>(DatumGetPointer(value))));
+        }
+        columns_out[0] = value;
+      }
+    }
+  }
+  lookup->result = HeapTupleGetDatum(heap_form_tuple(lookup->desc, columns_out, nulls));
+
+  ExecDropSingleTupleTableSlot(slot);
+  index_endscan(scan);
+  CommandCounterIncrement();
+  PopActiveSnapshot();
+  // The locks are kept until the end of the transaction, as the executor keeps them.
+  index_close(index, NoLock);
+  table_close(table, NoLock);
+  return true;
+}
+
+// The cache table, locked with AccessShareLock; InvalidOid when there is none. If invalidation
+// messages arrived while the lock was taken (a DROP, a rename), the table is looked up again.
+Oid LockCacheTable(FunctionCallInfo fcinfo) {
+  Oid table = CacheTable(fcinfo);
+  while (OidIsValid(table)) {
+    const uint64 seen = SharedInvalidMessageCounter;
+    PgCall([table] { LockRelationOid(table, AccessShareLock); });
+    if (seen == SharedInvalidMessageCounter) break;
+    const Oid again = CacheTable(fcinfo);
+    if (again == table) break;
+    PgCall([table] { UnlockRelationOid(table, AccessShareLock); });
+    table = again;
+  }
+  return table;
+}
+
+}  // namespace
+
+IndexGetOutcome IndexGet(FunctionCallInfo fcinfo, Datum key, TupleDesc desc, Datum* result) {
+  const Oid table = LockCacheTable(fcinfo);
+  if (!OidIsValid(table)) return IndexGetOutcome::kNotApplicable;
+  Lookup lookup{table, key, desc, 0};
+  Lookup* lookup_pointer = &lookup;
+  if (!PgCall([lookup_pointer] { return ReadEntry(lookup_pointer); })) {
+    return IndexGetOutcome::kNotApplicable;
+  }
+  *result = lookup.result;
+  return IndexGetOutcome::kDone;
+}
+
+}  // namespace psycache
