@@ -34,8 +34,11 @@ SELECT is((SELECT reloptions FROM pg_class WHERE oid = 'psycache_tap.psycache'::
 -- the functions
 SELECT functions_are('psycache_tap', ARRAY['psycache_get', 'psycache_put', 'psycache_remove',
                      'psycache_cleanup', 'psycache_flush', 'psycache_stats',
-                     'psycache_schedule_cleanup', 'psycache_unschedule_cleanup'],
-                     'the extension makes the six cache functions and the two pg_cron ones');
+                     'psycache_schedule_cleanup', 'psycache_unschedule_cleanup',
+                     'psycache_caches', 'psycache_create_cache', 'psycache_drop_cache',
+                     'psycache_cleanup_all'],
+                     'the extension makes the six cache functions, the two pg_cron ones and the '
+                     'four that manage several caches');
 
 SELECT is(pg_get_function_arguments('psycache_tap.psycache_get(text)'::regprocedure),
           'key text, OUT value jsonb, OUT size integer', 'psycache_get(key) -> (value, size)');
