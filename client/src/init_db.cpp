@@ -1,12 +1,14 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include <psycache/errors.hpp>
 #include <psycache/init_db.hpp>
 
 #include "error_translation.hpp"
 #include "init_db_internal.hpp"
+#include "portable_sql.hpp"
 #include "validation.hpp"
 
 namespace psycache {
@@ -48,8 +50,53 @@ std::string create_extension_sql(std::string_view extension, const InitOptions& 
   if (options.schema) {
     validate_schema(*options.schema);
     sql += " SCHEMA " + quote_identifier(*options.schema);
+    // The extension may live in another schema already: then the schema gets a cache of its own.
+    sql +=
+        ";\nDO $psycache$\nDECLARE\n  home name := (SELECT n.nspname FROM pg_catalog.pg_extension "
+        "AS e"
+        "\n    JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace WHERE e.extname = " +
+        quote_literal(extension) + ");\nBEGIN\n  IF home <> " + quote_literal(*options.schema) +
+        " THEN\n    EXECUTE pg_catalog.format('SELECT %I.psycache_create_cache(%L)', home, " +
+        quote_literal(*options.schema) + ");\n  END IF;\nEND\n$psycache$";
   }
   return sql + ";";
+}
+
+std::string portable_sql(const InitOptions& options) {
+  const std::string schema = options.schema.value_or("public");
+  validate_schema(schema);
+  // The characters PostgreSQL refuses in the schema of an extension: they could end a literal or
+  // a dollar quote in the script.
+  if (schema.find_first_of("\"$'\\") != std::string::npos) {
+    throw InvalidArgument("invalid schema name " + quote_for_message(schema) +
+                          ": a portable install refuses the characters \", $, ' and \\ in it, as "
+                          "PostgreSQL does for an extension's schema");
+  }
+  const std::string quoted = quote_identifier(schema);
+  std::string sql{kPortableSql};
+  constexpr std::string_view kPlaceholder = "@schema@";
+  for (std::size_t at = sql.find(kPlaceholder); at != std::string::npos;
+       at = sql.find(kPlaceholder, at + quoted.size())) {
+    sql.replace(at, kPlaceholder.size(), quoted);
+  }
+  return sql;
+}
+
+std::string install_portable(pqxx::connection_base& connection, const InitOptions& options) {
+  const std::string sql = portable_sql(options);
+  const std::string schema = options.schema.value_or("public");
+  try {
+    // One transaction: all of it or nothing.
+    pqxx::work transaction{connection};
+    transaction.exec(sql);
+    transaction.commit();
+  } catch (const pqxx::sql_error& error) {
+    if (error.sqlstate() == "3F000") throw_no_schema(error, schema);
+    rethrow_translated(Operation{.name = "init_db"});
+  } catch (...) {
+    rethrow_translated(Operation{.name = "init_db"});
+  }
+  return schema;
 }
 
 std::string create_extension(pqxx::connection_base& connection, std::string_view extension,
@@ -71,28 +118,31 @@ std::string create_extension(pqxx::connection_base& connection, std::string_view
       throw_not_available(error, extension);
     }
     if (error.sqlstate() == "3F000" && options.schema) throw_no_schema(error, *options.schema);
+    if (error.sqlstate() == "42883" && options.schema) {
+      throw ServerError("init_db failed: " + tidy_server_message(error.what()) + "; the " +
+                            std::string{extension} +
+                            " extension of this database predates caches in several schemas "
+                            "(version 1.1): run ALTER EXTENSION " +
+                            sql_name(extension) + " UPDATE (SQLSTATE " + error.sqlstate() + ")",
+                        error.sqlstate());
+    }
     rethrow_translated(Operation{.name = "init_db"});
   } catch (...) {
     rethrow_translated(Operation{.name = "init_db"});
   }
-  if (options.schema && installed_in != *options.schema) {
-    throw InvalidArgument(
-        "init_db failed: " + std::string{extension} + " is already installed in schema " +
-        quote_for_message(installed_in) + ", not in " + quote_for_message(*options.schema) +
-        "; a database holds one psycache: use schema " + quote_for_message(installed_in) +
-        " (CacheOptions::schema), or DROP EXTENSION " + std::string{extension} +
-        " first to move it (which deletes the cached entries)");
-  }
-  return installed_in;
+  // A schema other than the extension's got a cache of its own (psycache_create_cache).
+  return options.schema ? *options.schema : installed_in;
 }
 
 }  // namespace detail
 
 std::string init_db_sql(const InitOptions& options) {
+  if (options.portable) return detail::portable_sql(options);
   return detail::create_extension_sql("psycache", options);
 }
 
 std::string init_db(pqxx::connection_base& connection, const InitOptions& options) {
+  if (options.portable) return detail::install_portable(connection, options);
   return detail::create_extension(connection, "psycache", options);
 }
 

@@ -7,6 +7,8 @@
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 
+#include <psycache/init_db.hpp>
+
 namespace psycache::test {
 namespace {
 
@@ -28,18 +30,33 @@ std::string dsn() {
 
 std::unique_ptr<pqxx::connection> connect() { return std::make_unique<pqxx::connection>(dsn()); }
 
+bool portable() {
+  const char* install = std::getenv("PSYCACHE_TEST_INSTALL");  // NOLINT(concurrency-mt-unsafe)
+  return install != nullptr && std::string_view{install} == "portable";
+}
+
 void reset_extension(const std::string& schema) {
   const auto connection = connect();
-  pqxx::nontransaction transaction{*connection};
-  transaction.exec(
-      "DROP EXTENSION IF EXISTS psycache CASCADE;"
-      "DROP SCHEMA IF EXISTS cache_a CASCADE;"
-      "DROP SCHEMA IF EXISTS cache_b CASCADE;"
-      "DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;");
-  if (schema != "public") {
-    transaction.exec("CREATE SCHEMA " + transaction.quote_name(schema));
+  {
+    pqxx::nontransaction transaction{*connection};
+    transaction.exec(
+        "DROP EXTENSION IF EXISTS psycache CASCADE;"
+        "DROP SCHEMA IF EXISTS cache_a CASCADE;"
+        "DROP SCHEMA IF EXISTS cache_b CASCADE;"
+        "DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;"
+        // What a portable install left in public.
+        "DROP TABLE IF EXISTS public.psycache;"
+        "DROP FUNCTION IF EXISTS public.psycache_get(text), public.psycache_put(text, jsonb, "
+        "interval), public.psycache_remove(text), public.psycache_cleanup(integer), "
+        "public.psycache_flush(), public.psycache_stats();");
+    if (schema != "public") {
+      transaction.exec("CREATE SCHEMA " + transaction.quote_name(schema));
+    }
+    if (!portable()) {
+      transaction.exec("CREATE EXTENSION psycache SCHEMA " + transaction.quote_name(schema));
+    }
   }
-  transaction.exec("CREATE EXTENSION psycache SCHEMA " + transaction.quote_name(schema));
+  if (portable()) (void)init_db(*connection, {.schema = schema, .portable = true});
 }
 
 std::optional<std::string> query_value(const std::string& sql) {
