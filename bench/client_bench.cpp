@@ -48,7 +48,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kUsage =
     "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put --threads N\n"
-    "                             --seconds S --dsn DSN [--keys K] [--value JSON] [--ops N]\n";
+    "                             --seconds S --dsn DSN [--keys K] [--value JSON] [--ops N]\n"
+    "                             [--schema S]\n";
 
 // The original psycache's SQL, for the raw rows.
 constexpr const char* kRawGetSql =
@@ -69,6 +70,7 @@ struct Settings {
   int keys = 100'000;
   long long ops_per_thread = 0;  // 0: no limit but the time
   std::string value = R"({"id": 1, "payload": "x"})";
+  std::string schema = "public";  // the cache's schema (CacheOptions::schema)
 };
 
 // A command line that makes no sense: main prints it with the usage and exits with status 2.
@@ -119,6 +121,8 @@ Settings parse_arguments(int argc, char** argv) {
       settings.ops_per_thread = static_cast<long long>(number(flag, value));
     } else if (flag == "--value") {
       settings.value = value;
+    } else if (flag == "--schema") {
+      settings.schema = value;
     } else {
       usage_error("unknown option " + flag);
     }
@@ -216,7 +220,7 @@ int run(const Settings& settings) {
   const nlohmann::json value = nlohmann::json::parse(settings.value);
   psycache::ConnectionPool pool{settings.dsn,
                                 {.max_size = static_cast<std::size_t>(settings.threads)}};
-  psycache::PostgresCache cache{pool};
+  psycache::PostgresCache cache{pool, {.schema = settings.schema}};
 
   std::vector<ThreadResult> results(static_cast<std::size_t>(settings.threads));
   std::latch ready{settings.threads};
