@@ -43,6 +43,28 @@ std::string sql_name(std::string_view name) {
   return plain ? std::string{name} : quote_identifier(name);
 }
 
+// What init_db runs after CREATE EXTENSION ... SCHEMA s: when the extension lives in another
+// schema already, s gets a cache of its own. @extension@ and @schema@ stand for literals.
+constexpr std::string_view kCacheElsewhere = R"sql(DO $psycache$
+DECLARE
+  home name := (SELECT n.nspname FROM pg_catalog.pg_extension AS e
+                JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace
+                WHERE e.extname = @extension@);
+BEGIN
+  IF home <> @schema@ THEN
+    EXECUTE pg_catalog.format('SELECT %I.psycache_create_cache(%L)', home, @schema@);
+  END IF;
+END
+$psycache$)sql";
+
+// Replaces every placeholder in text with value.
+void replace_all(std::string& text, std::string_view placeholder, const std::string& value) {
+  for (std::size_t at = text.find(placeholder); at != std::string::npos;
+       at = text.find(placeholder, at + value.size())) {
+    text.replace(at, placeholder.size(), value);
+  }
+}
+
 }  // namespace
 
 std::string create_extension_sql(std::string_view extension, const InitOptions& options) {
@@ -50,14 +72,10 @@ std::string create_extension_sql(std::string_view extension, const InitOptions& 
   if (options.schema) {
     validate_schema(*options.schema);
     sql += " SCHEMA " + quote_identifier(*options.schema);
-    // The extension may live in another schema already: then the schema gets a cache of its own.
-    sql +=
-        ";\nDO $psycache$\nDECLARE\n  home name := (SELECT n.nspname FROM pg_catalog.pg_extension "
-        "AS e"
-        "\n    JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace WHERE e.extname = " +
-        quote_literal(extension) + ");\nBEGIN\n  IF home <> " + quote_literal(*options.schema) +
-        " THEN\n    EXECUTE pg_catalog.format('SELECT %I.psycache_create_cache(%L)', home, " +
-        quote_literal(*options.schema) + ");\n  END IF;\nEND\n$psycache$";
+    std::string elsewhere{kCacheElsewhere};
+    replace_all(elsewhere, "@extension@", quote_literal(extension));
+    replace_all(elsewhere, "@schema@", quote_literal(*options.schema));
+    sql += ";\n" + elsewhere;
   }
   return sql + ";";
 }
@@ -72,13 +90,8 @@ std::string portable_sql(const InitOptions& options) {
                           ": a portable install refuses the characters \", $, ' and \\ in it, as "
                           "PostgreSQL does for an extension's schema");
   }
-  const std::string quoted = quote_identifier(schema);
   std::string sql{kPortableSql};
-  constexpr std::string_view kPlaceholder = "@schema@";
-  for (std::size_t at = sql.find(kPlaceholder); at != std::string::npos;
-       at = sql.find(kPlaceholder, at + quoted.size())) {
-    sql.replace(at, kPlaceholder.size(), quoted);
-  }
+  replace_all(sql, "@schema@", quote_identifier(schema));
   return sql;
 }
 

@@ -3,7 +3,7 @@
 -- stats. Who may create, use and drop one.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(46);
+SELECT plan(47);
 
 CREATE ROLE psycache_tap_creator;
 CREATE ROLE psycache_tap_nobody;
@@ -48,22 +48,25 @@ SELECT is((SELECT relpersistence::text || ' ' || array_to_string(reloptions, ','
            FROM pg_class WHERE oid = 'cache_a.psycache'::regclass),
           'u autovacuum_vacuum_scale_factor=0.02,autovacuum_vacuum_threshold=1000',
           'unlogged, with the extension''s storage settings');
-SELECT functions_are('cache_a', ARRAY['psycache_get', 'psycache_put', 'psycache_remove',
-                     'psycache_cleanup', 'psycache_flush', 'psycache_stats'],
-                     'cache_a holds the six cache functions');
-SELECT is((SELECT string_agg(format('%s(%s) %s', p.proname, pg_get_function_arguments(p.oid),
-                                    pg_get_function_result(p.oid)), '; ' ORDER BY p.proname)
-           FROM pg_proc AS p WHERE p.pronamespace = 'cache_a'::regnamespace),
-          (SELECT string_agg(format('%s(%s) %s', p.proname, pg_get_function_arguments(p.oid),
-                                    pg_get_function_result(p.oid)), '; ' ORDER BY p.proname)
-           FROM pg_proc AS p WHERE p.pronamespace = 'psycache_tap'::regnamespace
-             AND p.proname IN ('psycache_get', 'psycache_put', 'psycache_remove',
-                               'psycache_cleanup', 'psycache_flush', 'psycache_stats')),
-          'with the signatures of the extension''s, defaults included');
-SELECT is((SELECT count(*) FROM pg_proc AS p
-           WHERE p.pronamespace = 'cache_a'::regnamespace AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c') AND NOT p.proisstrict
-             AND p.provolatile = 'v' AND NOT p.prosecdef), 6::bigint,
-          'C functions, not strict, volatile, with the caller''s rights');
+-- The cache functions: every C function of the extension but the two pg_cron ones.
+CREATE FUNCTION pg_temp.cache_functions(schema_name name) RETURNS SETOF text LANGUAGE sql AS $$
+  SELECT format('%s(%s) returns %s, %s, strict %s, definer %s, parallel %s', p.proname,
+                pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), p.provolatile,
+                p.proisstrict, p.prosecdef, p.proparallel)
+  FROM pg_proc AS p
+  WHERE p.pronamespace = schema_name::regnamespace
+    AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
+    AND p.proname NOT IN ('psycache_schedule_cleanup', 'psycache_unschedule_cleanup')
+$$;
+SELECT set_eq($$SELECT * FROM pg_temp.cache_functions('cache_a')$$,
+              $$SELECT * FROM pg_temp.cache_functions('psycache_tap')$$,
+              'cache_a holds the extension''s cache functions: names, signatures (defaults '
+              'included) and properties');
+SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'cache_a'::regnamespace),
+          (SELECT count(*) FROM pg_temp.cache_functions('psycache_tap')),
+          'and nothing else');
+SELECT cmp_ok((SELECT count(*) FROM pg_temp.cache_functions('cache_a')), '>=', 6::bigint,
+              'at least the six of 1.0');
 SELECT is((SELECT string_agg(DISTINCT p.proowner::regrole::text, ',') FROM pg_proc AS p
            WHERE p.pronamespace = 'cache_a'::regnamespace), 'psycache_tap_creator',
           'the functions are owned by the role that made the cache');
@@ -120,6 +123,8 @@ SELECT throws_ok($$SELECT * FROM psycache_tap.psycache_caches()$$, '42501',
                  'permission denied for function psycache_caches', 'nor list them');
 SELECT throws_ok($$SELECT psycache_tap.psycache_cleanup_all()$$, '42501',
                  'permission denied for function psycache_cleanup_all', 'nor clean them all up');
+SELECT throws_ok($$SELECT psycache_tap.psycache_drop_cache('Cache B')$$, '42501',
+                 'permission denied for function psycache_drop_cache', 'nor drop one');
 RESET ROLE;
 SET ROLE psycache_tap_creator;
 GRANT USAGE ON SCHEMA "Cache B" TO psycache_tap_nobody;

@@ -21,6 +21,13 @@ std::string required_env(const char* name, const char* purpose) {
   return value;
 }
 
+// What a portable install puts in public.
+constexpr const char* kDropPortable =
+    "DROP TABLE IF EXISTS public.psycache;"
+    "DROP FUNCTION IF EXISTS public.psycache_get(text), public.psycache_put(text, jsonb, "
+    "interval), public.psycache_remove(text), public.psycache_cleanup(integer), "
+    "public.psycache_flush(), public.psycache_stats();";
+
 }  // namespace
 
 std::string dsn() {
@@ -35,6 +42,11 @@ bool portable() {
   return install != nullptr && std::string_view{install} == "portable";
 }
 
+void remove_portable_install() {
+  const auto connection = connect();
+  pqxx::nontransaction{*connection}.exec(kDropPortable);
+}
+
 void reset_extension(const std::string& schema) {
   const auto connection = connect();
   {
@@ -43,12 +55,8 @@ void reset_extension(const std::string& schema) {
         "DROP EXTENSION IF EXISTS psycache CASCADE;"
         "DROP SCHEMA IF EXISTS cache_a CASCADE;"
         "DROP SCHEMA IF EXISTS cache_b CASCADE;"
-        "DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;"
-        // What a portable install left in public.
-        "DROP TABLE IF EXISTS public.psycache;"
-        "DROP FUNCTION IF EXISTS public.psycache_get(text), public.psycache_put(text, jsonb, "
-        "interval), public.psycache_remove(text), public.psycache_cleanup(integer), "
-        "public.psycache_flush(), public.psycache_stats();");
+        "DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;");
+    transaction.exec(kDropPortable);
     if (schema != "public") {
       transaction.exec("CREATE SCHEMA " + transaction.quote_name(schema));
     }

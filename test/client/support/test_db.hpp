@@ -20,6 +20,9 @@ std::unique_ptr<pqxx::connection> connect();
 // is "portable"), rather than the extension.
 bool portable();
 
+// Drops what the portable install puts in public, if it is there.
+void remove_portable_install();
+
 // Drops psycache (the extension, or a portable install in public) and the
 // scratch schemas the suites use, then installs psycache in schema (the
 // default: public): the extension, or the portable SQL when portable(), so
