@@ -97,7 +97,7 @@ std::string portable_sql(const InitOptions& options) {
 
 std::string install_portable(pqxx::connection_base& connection, const InitOptions& options) {
   const std::string sql = portable_sql(options);
-  const std::string schema = options.schema.value_or("public");
+  std::string schema = options.schema.value_or("public");
   try {
     // One transaction: all of it or nothing.
     pqxx::work transaction{connection};

@@ -44,7 +44,13 @@ bool portable() {
 
 void remove_portable_install() {
   const auto connection = connect();
-  pqxx::nontransaction{*connection}.exec(kDropPortable);
+  pqxx::nontransaction transaction{*connection};
+  // Only when public holds the portable install, not the extension.
+  const pqxx::result portable_there = transaction.exec(
+      "SELECT FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang "
+      "WHERE p.oid = pg_catalog.to_regprocedure('public.psycache_get(text)') "
+      "AND l.lanname = 'plpgsql'");
+  if (!portable_there.empty()) transaction.exec(kDropPortable);
 }
 
 void reset_extension(const std::string& schema) {

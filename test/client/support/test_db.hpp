@@ -20,7 +20,8 @@ std::unique_ptr<pqxx::connection> connect();
 // is "portable"), rather than the extension.
 bool portable();
 
-// Drops what the portable install puts in public, if it is there.
+// Drops what the portable install puts in public, if it is there (and not
+// the extension).
 void remove_portable_install();
 
 // Drops psycache (the extension, or a portable install in public) and the
