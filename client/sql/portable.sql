@@ -18,6 +18,23 @@
 -- Each function is one section below; a new cache function of the extension gets its twin as a
 -- new section, and a line in the REVOKE at the end.
 
+-- ---- not over the extension: a schema that holds its C functions is refused -----------------
+DO $psycache$
+BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_proc AS p
+             JOIN pg_catalog.pg_language AS l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+             WHERE p.pronamespace OPERATOR(pg_catalog.=) '@schema@'::pg_catalog.regnamespace
+               AND p.proname OPERATOR(pg_catalog.=) 'psycache_get'
+               AND l.lanname OPERATOR(pg_catalog.<>) 'plpgsql') THEN
+    RAISE EXCEPTION USING ERRCODE = '42723',
+      MESSAGE = pg_catalog.format('schema %s holds the psycache extension''s cache functions',
+                                  '@schema@'),
+      HINT = 'The extension is the fast path: keep it there, or install the portable functions '
+             'in another schema.';
+  END IF;
+END
+$psycache$;
+
 -- ---- the table (as psycache--1.0.sql creates it; one the Python psycache made is kept) -------
 CREATE UNLOGGED TABLE IF NOT EXISTS @schema@.psycache (
     key text PRIMARY KEY,

@@ -213,6 +213,20 @@ TEST_CASE("init_db installs the portable functions, which the cache uses unchang
   CHECK(cache.get_raw("k") == json{{"portable", true}});
 }
 
+TEST_CASE("The portable install refuses a schema that holds the extension's functions") {
+  psycache::test::reset_extension("cache_a");
+  const auto connection = psycache::test::connect();
+  try {
+    (void)psycache::init_db(*connection, {.schema = "cache_a", .portable = true});
+    FAIL("no error");
+  } catch (const psycache::ServerError& e) {
+    CHECK(e.sqlstate() == "42723");
+    CHECK_THAT(e.what(), Contains("schema \"cache_a\" holds the psycache extension's"));
+  }
+  CHECK(*query_value("SELECT l.lanname FROM pg_proc AS p JOIN pg_language AS l ON l.oid = "
+                     "p.prolang WHERE p.oid = 'cache_a.psycache_get(text)'::regprocedure") == "c");
+}
+
 TEST_CASE("init_db on a server without the extension's files says how to install them") {
   // psycache itself is installed on the test server, so ask for one that is not.
   const auto connection = psycache::test::connect();
