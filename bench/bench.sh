@@ -91,8 +91,22 @@ SELECT count(psycache_put('key:' || i, :'value'::jsonb, interval '1 day'))
 FROM generate_series(1, :keys) AS i \g /dev/null
 VACUUM ANALYZE psycache;
 SQL
+  load_portable
   psql_bench -At -c "SELECT count(*) || ' keys, values of ' || max(pg_column_size(value))
     || ' bytes as jsonb (' || length(max(value::text)) || ' as text)' FROM psycache"
+}
+
+# The same data set in schema portable, through the portable install (client/sql/portable.sql):
+# the rows named "portable" measure it against the extension.
+load_portable() {
+  log "loading $KEYS keys into the portable install in schema portable"
+  psql_bench -c "CREATE SCHEMA portable"
+  "$BUILD_DIR/client/cli/psycache" init-db --portable --schema portable "$DSN" >/dev/null
+  psql_bench -v value="$VALUE" -v keys="$KEYS" <<'SQL'
+SELECT count(portable.psycache_put('key:' || i, :'value'::jsonb, interval '1 day'))
+FROM generate_series(1, :keys) AS i \g /dev/null
+VACUUM ANALYZE portable.psycache;
+SQL
 }
 
 start_redis() {
@@ -132,14 +146,19 @@ EXCLUDED.value, expires_at = EXCLUDED.expires_at;\n" "$hit" >"$WORK/raw-put.sql"
   printf "%s\nSELECT * FROM psycache_get('key:' || :k);\n" "$miss" >"$WORK/fn-get-miss.sql"
   printf "%s\nSELECT psycache_put('key:' || :k, :value::jsonb, :ttl::interval);\n" \
     "$hit" >"$WORK/fn-put.sql"
+  local script
+  for script in fn-get fn-get-miss fn-put; do
+    sed 's/psycache_\(get\|put\)(/portable.psycache_\1(/' "$WORK/$script.sql" >"$WORK/portable-$script.sql"
+  done
 }
 
 # --- one measurement each: prints "ops_per_s,p50_us,p99_us" --------------------------------
 
-run_client() {  # OPERATION THREADS
-  local line
-  line="$(on_clients "$CLIENT_BENCH" --op "$1" --threads "$2" --seconds "$SECONDS_PER_RUN" \
-    --dsn "$DSN" --keys "$KEYS" --value "$VALUE")"
+run_client() {  # OPERATION [SCHEMA] THREADS
+  local line schema=public threads="$2"
+  if (($# == 3)); then schema="$2" threads="$3"; fi
+  line="$(on_clients "$CLIENT_BENCH" --op "$1" --threads "$threads" --seconds "$SECONDS_PER_RUN" \
+    --dsn "$DSN" --keys "$KEYS" --value "$VALUE" --schema "$schema")"
   awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
          print v["ops_per_s"] "," v["p50_us"] "," v["p99_us"] }' <<<"$line"
 }
@@ -195,18 +214,23 @@ contenders() {
       echo "libpqxx raw SQL|run_client raw-get"
       echo "pgbench raw SQL|run_pgbench raw-get"
       echo "pgbench psycache_get()|run_pgbench fn-get"
+      echo "psycache client (portable)|run_client get portable"
+      echo "pgbench portable psycache_get()|run_pgbench portable-fn-get"
       echo "redis-benchmark GET|run_redis get"
       ;;
     "get (miss)")
       echo "psycache client|run_client get-miss"
       echo "pgbench raw SQL|run_pgbench raw-get-miss"
       echo "pgbench psycache_get()|run_pgbench fn-get-miss"
+      echo "pgbench portable psycache_get()|run_pgbench portable-fn-get-miss"
       ;;
     put)
       echo "psycache client|run_client put"
       echo "libpqxx raw SQL|run_client raw-put"
       echo "pgbench raw SQL|run_pgbench raw-put"
       echo "pgbench psycache_put()|run_pgbench fn-put"
+      echo "psycache client (portable)|run_client put portable"
+      echo "pgbench portable psycache_put()|run_pgbench portable-fn-put"
       echo "redis-benchmark SET|run_redis set"
       ;;
   esac
@@ -265,7 +289,8 @@ profile_server() {  # NAME PREPARE EXECUTE_TEMPLATE
   for n in $PROFILE_SMALL $PROFILE_LARGE; do
     {
       # Every page in shared buffers first, as in a server that has been running.
-      echo "SELECT pg_prewarm('psycache'), pg_prewarm('psycache_pkey');"
+      echo "SELECT pg_prewarm('psycache'), pg_prewarm('psycache_pkey'),"\
+        "pg_prewarm('portable.psycache'), pg_prewarm('portable.psycache_pkey');"
       tr '\n' ' ' <<<"$2"  # a newline would end the statement in a single-user backend
       echo
       awk -v n="$n" -v t="$3" -v keys="$KEYS" 'BEGIN { srand(1)
@@ -325,6 +350,11 @@ profile() {
     "EXECUTE s('key:KEY', '$VALUE', '1 hour');")"
   s_fn_put="$(profile_server fn-put "PREPARE s(text, jsonb, interval) AS SELECT
     psycache_put(\$1, \$2, \$3);" "EXECUTE s('key:KEY', '$VALUE', '1 hour');")"
+  local s_pt_get s_pt_put
+  s_pt_get="$(profile_server pt-get 'PREPARE s(text) AS SELECT value, size FROM
+    portable.psycache_get($1);' "EXECUTE s('key:KEY');")"
+  s_pt_put="$(profile_server pt-put "PREPARE s(text, jsonb, interval) AS SELECT
+    portable.psycache_put(\$1, \$2, \$3);" "EXECUTE s('key:KEY', '$VALUE', '1 hour');")"
   {
     echo "Instructions per operation counted by callgrind, $(date -u +%F): user space only (no"
     echo "kernel, no waiting); the client on one thread; the server as a single-user backend"
@@ -345,6 +375,8 @@ profile() {
     row server "EXECUTE of SELECT value, size FROM psycache_get(\$1), hit" "$s_fn_get"
     row server "EXECUTE of the original's INSERT ... ON CONFLICT" "$s_raw_put"
     row server "EXECUTE of SELECT psycache_put(\$1, \$2, \$3)" "$s_fn_put"
+    row server "EXECUTE of SELECT value, size FROM portable.psycache_get(\$1), hit" "$s_pt_get"
+    row server "EXECUTE of SELECT portable.psycache_put(\$1, \$2, \$3)" "$s_pt_put"
     echo
     echo "Instructions per call, including what the function calls (the outer statement's"
     echo "FunctionScan set-up, ExecInitFunctionScan, is outside psycache_get):"

@@ -55,7 +55,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kUsage =
     "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put|raw-fn-get|get-many\n"
     "                             --threads N --seconds S --dsn DSN [--keys K] [--value JSON]\n"
-    "                             [--ops N] [--batch B] [--operation-timeout MS]\n";
+    "                             [--ops N] [--batch B] [--operation-timeout MS] [--schema S]\n";
 
 // The original psycache's SQL, for the raw rows.
 constexpr const char* kRawGetSql =
@@ -80,6 +80,7 @@ struct Settings {
   std::string value = R"({"id": 1, "payload": "x"})";
   int batch = 100;                     // keys per call of get-many
   long long operation_timeout_ms = 0;  // CacheOptions::operation_timeout; 0: none
+  std::string schema = "public";       // the cache's schema (CacheOptions::schema)
 };
 
 // A command line that makes no sense: main prints it with the usage and exits with status 2.
@@ -138,6 +139,8 @@ Settings parse_arguments(int argc, char** argv) {
       settings.batch = static_cast<int>(number(flag, value));
     } else if (flag == "--operation-timeout") {
       settings.operation_timeout_ms = static_cast<long long>(number(flag, value));
+    } else if (flag == "--schema") {
+      settings.schema = value;
     } else {
       usage_error("unknown option " + flag);
     }
@@ -252,7 +255,9 @@ int run(const Settings& settings) {
   psycache::ConnectionPool pool{settings.dsn,
                                 {.max_size = static_cast<std::size_t>(settings.threads)}};
   psycache::PostgresCache cache{
-      pool, {.operation_timeout = std::chrono::milliseconds{settings.operation_timeout_ms}}};
+      pool,
+      {.schema = settings.schema,
+       .operation_timeout = std::chrono::milliseconds{settings.operation_timeout_ms}}};
 
   std::vector<ThreadResult> results(static_cast<std::size_t>(settings.threads));
   std::latch ready{settings.threads};

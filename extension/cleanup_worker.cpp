@@ -10,6 +10,12 @@ namespace {
 
 enum class BatchOutcome { kMore, kDone, kNoExtension };
 
+// A cache found at the start of the pass.
+struct CacheSchema {
+  Oid schema;
+  char name[NAMEDATALEN];
+};
+
 // The pass of this process. Static storage, so that the error handler can read what the batches
 // before a failure did after the longjmp.
 struct Pass {
@@ -18,17 +24,77 @@ struct Pass {
   TimestampTz start;
   int64 deleted;
   BatchOutcome outcome;
+  List* caches;             // the database's caches (CacheSchema*), in TopMemoryContext
+  Oid schema;               // the schema of the cache being cleaned
+  const char* schema_name;  // and its name, for messages; nullptr between caches
+  bool found_cache;         // whether a cache was there to clean
+  ErrorData* failure;  // the first error, in TopMemoryContext; the other caches are cleaned still
 };
 Pass pass;
 
-// Every error and log line of the worker names the database.
+// What makes a schema a cache: a table psycache and this module's psycache_cleanup beside it.
+#define PSYCACHE_IS_CACHE                                                                     \
+  " FROM pg_catalog.pg_namespace AS n"                                                        \
+  " JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid"             \
+  " AND c.relname OPERATOR(pg_catalog.=) 'psycache' AND c.relkind OPERATOR(pg_catalog.=) 'r'" \
+  " LEFT JOIN pg_catalog.pg_extension AS e ON e.extname OPERATOR(pg_catalog.=) 'psycache'"    \
+  " AND e.extnamespace OPERATOR(pg_catalog.=) n.oid"                                          \
+  " WHERE EXISTS (SELECT FROM pg_catalog.pg_proc AS p"                                        \
+  " WHERE p.pronamespace OPERATOR(pg_catalog.=) n.oid"                                        \
+  " AND p.proname OPERATOR(pg_catalog.=) 'psycache_cleanup'"                                  \
+  " AND p.prosrc OPERATOR(pg_catalog.=) 'psycache_cleanup'"                                   \
+  " AND p.probin OPERATOR(pg_catalog.=) '$libdir/psycache')"
+
+// The schemas of every cache in the database, the extension's own first.
+constexpr const char* kCachesSql =
+    "SELECT n.oid, n.nspname" PSYCACHE_IS_CACHE " ORDER BY e.oid IS NULL, n.oid";
+
+// The cache in schema $1: its schema, the role it is cleaned as by default (the extension's owner
+// for the extension's own cache, else the owner of the table), and the owner of its table.
+constexpr const char* kCacheSql =
+    "SELECT n.oid, COALESCE(e.extowner, c.relowner), c.relowner" PSYCACHE_IS_CACHE
+    " AND n.oid OPERATOR(pg_catalog.=) $1";
+
+// Every error and log line of the worker names the database, and the cache being cleaned.
 void PassContext(void* argument) {
-  errcontext("psycache cleanup of database \"%s\"", pass.database_name);
+  if (pass.schema_name == nullptr) {
+    errcontext("psycache cleanup of database \"%s\"", pass.database_name);
+  } else {
+    errcontext("psycache cleanup of database \"%s\", cache %s.psycache", pass.database_name,
+               quote_identifier(pass.schema_name));
+  }
 }
 
-// The role the batches run as: psycache.cleanup_role, or else the extension's owner.
-Oid CleanupRole(Oid extension_owner) {
-  if (cleanup_role == nullptr || cleanup_role[0] == '\0') return extension_owner;
+// Lists the caches of the database in pass.caches, in a transaction of its own.
+void FindCaches() {
+  SetCurrentStatementStartTimestamp();
+  StartTransactionCommand();
+  if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
+  PushActiveSnapshot(GetTransactionSnapshot());
+  int rc = SPI_execute(kCachesSql, true, 0);
+  if (rc != SPI_OK_SELECT) elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+  MemoryContext spi_context = MemoryContextSwitchTo(TopMemoryContext);
+  for (uint64 i = 0; i < SPI_processed; ++i) {
+    auto* cache = static_cast<CacheSchema*>(palloc0(sizeof(CacheSchema)));
+    bool isnull = false;
+    HeapTuple row = SPI_tuptable->vals[i];
+    cache->schema = DatumGetObjectId(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
+    strlcpy(cache->name,
+            NameStr(*DatumGetName(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull))),
+            sizeof(cache->name));
+    pass.caches = lappend(pass.caches, cache);
+  }
+  MemoryContextSwitchTo(spi_context);
+  SPI_finish();
+  PopActiveSnapshot();
+  CommitTransactionCommand();
+}
+
+// The role the batches run as: psycache.cleanup_role, or else default_role. A superuser cleanup
+// role gives way to the owner of a table that no superuser owns: a trigger that owner put on the
+// table would run with the superuser's rights otherwise.
+Oid CleanupRole(Oid default_role, Oid table_owner) {
+  if (cleanup_role == nullptr || cleanup_role[0] == '\0') return default_role;
   Oid role = get_role_oid(cleanup_role, true);
   if (!OidIsValid(role)) {
     ereport(ERROR,
@@ -37,6 +103,7 @@ Oid CleanupRole(Oid extension_owner) {
              errhint("Create the role, or set psycache.cleanup_role to '' to clean up as "
                      "the owner of the extension.")));
   }
+  if (superuser_arg(role) && !superuser_arg(table_owner)) return table_owner;
   return role;
 }
 
@@ -48,20 +115,22 @@ BatchOutcome RunBatch(int batch_size, TimestampTz* resume_from) {
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
   PushActiveSnapshot(GetTransactionSnapshot());
 
-  int rc = SPI_execute(
-      "SELECT e.extnamespace, e.extowner FROM pg_catalog.pg_extension AS e"
-      " WHERE e.extname OPERATOR(pg_catalog.=) 'psycache'",
-      true, 1);
+  Oid cache_type[1] = {OIDOID};
+  Datum cache_schema[1] = {ObjectIdGetDatum(pass.schema)};
+  int rc = SPI_execute_with_args(kCacheSql, 1, cache_type, cache_schema, nullptr, true, 1);
   if (rc != SPI_OK_SELECT) elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
   Oid table = InvalidOid;
   Oid schema = InvalidOid;
   Oid owner = InvalidOid;
+  Oid table_owner = InvalidOid;
   if (SPI_processed == 1) {
     bool isnull = false;
     schema =
         DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
     owner =
         DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+    table_owner =
+        DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
     table = get_relname_relid("psycache", schema);
   }
   char* schema_name = nullptr;
@@ -80,7 +149,7 @@ BatchOutcome RunBatch(int batch_size, TimestampTz* resume_from) {
     return BatchOutcome::kNoExtension;
   }
 
-  Oid role = CleanupRole(owner);
+  Oid role = CleanupRole(owner, table_owner);
   char* table_name = psprintf("%s.psycache", quote_identifier(schema_name));
   char* sql = CleanupBatchSql(table_name);
   pgstat_report_activity(STATE_RUNNING, sql);
@@ -140,13 +209,21 @@ int64 MicrosecondsSince(TimestampTz start) {
   return now > start ? now - start : 0;
 }
 
-// Records a failed pass and ends the process; called in PG_CATCH.
-pg_attribute_noreturn() void FailPass() {
+// Logs the error of one cache's cleanup and keeps the first one for the record; called in PG_CATCH.
+void NoteFailure() {
   MemoryContextSwitchTo(TopMemoryContext);
   ErrorData* error = CopyErrorData();
   EmitErrorReport();
   FlushErrorState();
   AbortOutOfAnyTransaction();
+  if (pass.failure == nullptr) pass.failure = error;
+  pass.found_cache = true;
+}
+
+// Records a failed pass and ends the process; called in PG_CATCH, or with pass.failure set.
+pg_attribute_noreturn() void FailPass() {
+  if (pass.failure == nullptr) NoteFailure();
+  ErrorData* error = pass.failure;
 
   CleanupRun run{};
   run.state = CleanupState::kFailed;
@@ -191,24 +268,41 @@ void psycache_cleanup_worker_main(Datum argument) {
   pass.start = GetCurrentTimestamp();
   pass.deleted = 0;
   PG_TRY();
-  {
-    TimestampTz resume_from = DT_NOBEGIN;
-    do {
-      CHECK_FOR_INTERRUPTS();
-      pass.outcome = psycache::RunBatch(psycache::cleanup_batch_size, &resume_from);
-      if (pass.outcome == BatchOutcome::kMore) psycache::PauseBetweenBatches();
-    } while (pass.outcome == BatchOutcome::kMore);
-  }
+  { psycache::FindCaches(); }
   PG_CATCH();
   { psycache::FailPass(); }
   PG_END_TRY();
+
+  // Cache after cache: an error ends the cleanup of its cache only.
+  ListCell* cell = nullptr;
+  foreach (cell, pass.caches) {
+    const auto* cache = static_cast<const psycache::CacheSchema*>(lfirst(cell));
+    pass.schema = cache->schema;
+    pass.schema_name = cache->name;
+    PG_TRY();
+    {
+      TimestampTz resume_from = DT_NOBEGIN;
+      do {
+        CHECK_FOR_INTERRUPTS();
+        pass.outcome = psycache::RunBatch(psycache::cleanup_batch_size, &resume_from);
+        if (pass.outcome != BatchOutcome::kNoExtension) pass.found_cache = true;
+        if (pass.outcome == BatchOutcome::kMore) psycache::PauseBetweenBatches();
+      } while (pass.outcome == BatchOutcome::kMore);
+    }
+    PG_CATCH();
+    { psycache::NoteFailure(); }
+    PG_END_TRY();
+  }
+  pass.schema = InvalidOid;
+  pass.schema_name = nullptr;
+  if (pass.failure != nullptr) psycache::FailPass();
 
   psycache::CleanupRun run{};
   run.start = pass.start;
   run.deleted = pass.deleted;
   run.duration_us = psycache::MicrosecondsSince(pass.start);
   error_context_stack = context.previous;  // the message below names the database itself
-  if (pass.outcome == BatchOutcome::kNoExtension && pass.deleted == 0) {
+  if (!pass.found_cache && pass.deleted == 0) {
     run.state = psycache::CleanupState::kNoExtension;
     // Said once, when it starts being true; the launcher keeps coming back.
     if (psycache::RecordCleanupRun(pass.database, &run) != psycache::CleanupState::kNoExtension) {

@@ -98,6 +98,18 @@ int CheckWorkerLogin(const char* cron_database) {
   return 0;
 }
 
+// The function the job calls: psycache_cleanup_all(), which cleans every cache of the database,
+// or psycache_cleanup() of the extension's own cache while the extension is still at version 1.0.
+const char* JobFunction(Oid schema) {
+  bool all = PgCall([schema] {
+    Oid argument = INT4OID;
+    return SearchSysCacheExists3(PROCNAMEARGSNSP, CStringGetDatum("psycache_cleanup_all"),
+                                 PointerGetDatum(buildoidvector(&argument, 1)),
+                                 ObjectIdGetDatum(schema));
+  });
+  return all ? "psycache_cleanup_all" : "psycache_cleanup";
+}
+
 // Copies text into a fixed buffer, cut at a character boundary.
 template <size_t N>
 void CopyText(char (&buffer)[N], const char* text) {
@@ -131,7 +143,8 @@ void PrepareRequest(FunctionCallInfo fcinfo, CronCall call, CronRequest* request
   CopyText(request->job_database, database);
   // pg_cron stores job names as name: longer ones would be cut, so cut them here, the same way.
   CopyText(request->job_name, (std::string(kJobPrefix) + database).c_str());
-  CopyText(request->command, (std::string("SELECT ") + schema + ".psycache_cleanup()").c_str());
+  CopyText(request->command,
+           (std::string("SELECT ") + schema + "." + JobFunction(schema_oid) + "()").c_str());
 }
 
 // name as an SQL identifier, quoted when it needs to be.

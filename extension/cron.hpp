@@ -12,8 +12,8 @@
 namespace psycache {
 
 // psycache_schedule_cleanup(schedule) -> the pg_cron job id. The job, named
-// psycache_cleanup@<database>, runs psycache_cleanup() in the caller's database as the caller;
-// scheduling again updates its schedule.
+// psycache_cleanup@<database>, runs psycache_cleanup_all() (every cache) in the caller's database
+// as the caller; scheduling again updates its schedule.
 Datum ScheduleCleanup(FunctionCallInfo fcinfo);
 
 // psycache_unschedule_cleanup() -> whether the caller's job for this database was removed.

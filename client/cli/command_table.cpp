@@ -12,7 +12,8 @@ Reads and writes a psycache cache: JSON documents with a time-to-live, kept in
 PostgreSQL by the psycache extension.
 
 commands:
-  init-db [--schema S] [DSN]  install psycache in a database (without DSN:
+  init-db [--schema S] [--portable] [DSN]
+                              install psycache in a database (without DSN:
                               print the SQL that would do it)
   get KEY [--pretty]          print the JSON document stored under KEY
   put KEY [JSON] --ttl TTL    store JSON (from stdin when absent or "-") for TTL
@@ -41,11 +42,19 @@ exit status: 0 done, 1 failed (also: get found no entry), 2 usage error.
 Run 'psycache <command> --help' for the details of a command.
 )help";
 
-constexpr std::string_view kInitDbHelp = R"help(usage: psycache init-db [--schema S] [DSN]
+constexpr std::string_view kInitDbHelp =
+    R"help(usage: psycache init-db [--schema S] [--portable] [DSN]
 
 Installs psycache in a database: runs CREATE EXTENSION IF NOT EXISTS psycache,
 which creates the cache table, its index and the functions every client calls,
 and prints the schema psycache is installed in. Running it again is harmless.
+When the extension lives in another schema already, schema S gets a cache of
+its own (its own table and functions, the same names), owned by you.
+
+With --portable, it installs no extension: it creates the same table and
+functions in SQL and PL/pgSQL, for servers where the psycache extension cannot
+be installed (most managed PostgreSQL services). Every client works the same,
+more slowly; there is no background worker.
 
 Without DSN it changes nothing: it prints the SQL it would run, for psql or a
 migration tool. (PSYCACHE_DSN is not read here, for that reason.)
@@ -57,7 +66,9 @@ arguments:
 
 options:
   --schema S      install into schema S, which must exist (default: the first
-                  schema of the search_path, normally public)
+                  schema of the search_path, normally public; public with
+                  --portable)
+  --portable      install the portable SQL functions instead of the extension
   -h, --help      show this help
 
 exit status: 0 done, 1 failed, 2 usage error.
@@ -228,7 +239,8 @@ exit status: 0 done, 1 failed, 2 usage error.
 
 constexpr std::array kServerOptions{OptionSyntax{.name = "dsn", .takes_value = true},
                                     OptionSyntax{.name = "schema", .takes_value = true}};
-constexpr std::array kInitDbOptions = kServerOptions;
+constexpr std::array kInitDbOptions{kServerOptions[0], kServerOptions[1],
+                                    OptionSyntax{.name = "portable"}};
 constexpr std::array kGetOptions{kServerOptions[0], kServerOptions[1],
                                  OptionSyntax{.name = "pretty"}};
 constexpr std::array kPutOptions{kServerOptions[0], kServerOptions[1],

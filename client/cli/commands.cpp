@@ -73,7 +73,8 @@ nlohmann::json read_document(const CommandLine& line, std::istream& in) {
 }  // namespace
 
 void run_init_db(const CommandLine& line, Streams streams) {
-  InitOptions options{.schema = schema_option(line, std::nullopt)};
+  InitOptions options{.schema = schema_option(line, std::nullopt),
+                      .portable = line.has("portable")};
   const std::string* dsn = line.value("dsn");
   if (!line.arguments.empty()) {
     if (dsn != nullptr) throw UsageError("give the DSN either as an argument or with --dsn");
@@ -86,7 +87,8 @@ void run_init_db(const CommandLine& line, Streams streams) {
   ConnectionPool pool{*dsn, cli_pool_options()};
   const ConnectionPool::Lease lease = pool.connect();
   const std::string schema = init_db(lease.connection(), options);
-  streams.out << "psycache is installed in schema " << quoted(schema) << '\n';
+  streams.out << "psycache " << (options.portable ? "(portable) " : "") << "is installed in schema "
+              << quoted(schema) << '\n';
 }
 
 void run_get(const CommandLine& line, Streams streams) {

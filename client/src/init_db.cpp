@@ -1,12 +1,14 @@
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include <psycache/errors.hpp>
 #include <psycache/init_db.hpp>
 
 #include "error_translation.hpp"
 #include "init_db_internal.hpp"
+#include "portable_sql.hpp"
 #include "validation.hpp"
 
 namespace psycache {
@@ -41,6 +43,28 @@ std::string sql_name(std::string_view name) {
   return plain ? std::string{name} : quote_identifier(name);
 }
 
+// What init_db runs after CREATE EXTENSION ... SCHEMA s: when the extension lives in another
+// schema already, s gets a cache of its own. @extension@ and @schema@ stand for literals.
+constexpr std::string_view kCacheElsewhere = R"sql(DO $psycache$
+DECLARE
+  home name := (SELECT n.nspname FROM pg_catalog.pg_extension AS e
+                JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace
+                WHERE e.extname = @extension@);
+BEGIN
+  IF home <> @schema@ THEN
+    EXECUTE pg_catalog.format('SELECT %I.psycache_create_cache(%L)', home, @schema@);
+  END IF;
+END
+$psycache$)sql";
+
+// Replaces every placeholder in text with value.
+void replace_all(std::string& text, std::string_view placeholder, const std::string& value) {
+  for (std::size_t at = text.find(placeholder); at != std::string::npos;
+       at = text.find(placeholder, at + value.size())) {
+    text.replace(at, placeholder.size(), value);
+  }
+}
+
 }  // namespace
 
 std::string create_extension_sql(std::string_view extension, const InitOptions& options) {
@@ -48,8 +72,44 @@ std::string create_extension_sql(std::string_view extension, const InitOptions& 
   if (options.schema) {
     validate_schema(*options.schema);
     sql += " SCHEMA " + quote_identifier(*options.schema);
+    std::string elsewhere{kCacheElsewhere};
+    replace_all(elsewhere, "@extension@", quote_literal(extension));
+    replace_all(elsewhere, "@schema@", quote_literal(*options.schema));
+    sql += ";\n" + elsewhere;
   }
   return sql + ";";
+}
+
+std::string portable_sql(const InitOptions& options) {
+  const std::string schema = options.schema.value_or("public");
+  validate_schema(schema);
+  // The characters PostgreSQL refuses in the schema of an extension: they could end a literal or
+  // a dollar quote in the script.
+  if (schema.find_first_of("\"$'\\") != std::string::npos) {
+    throw InvalidArgument("invalid schema name " + quote_for_message(schema) +
+                          ": a portable install refuses the characters \", $, ' and \\ in it, as "
+                          "PostgreSQL does for an extension's schema");
+  }
+  std::string sql{kPortableSql};
+  replace_all(sql, "@schema@", quote_identifier(schema));
+  return sql;
+}
+
+std::string install_portable(pqxx::connection_base& connection, const InitOptions& options) {
+  const std::string sql = portable_sql(options);
+  std::string schema = options.schema.value_or("public");
+  try {
+    // One transaction: all of it or nothing.
+    pqxx::work transaction{connection};
+    transaction.exec(sql);
+    transaction.commit();
+  } catch (const pqxx::sql_error& error) {
+    if (error.sqlstate() == "3F000") throw_no_schema(error, schema);
+    rethrow_translated(Operation{.name = "init_db"});
+  } catch (...) {
+    rethrow_translated(Operation{.name = "init_db"});
+  }
+  return schema;
 }
 
 std::string create_extension(pqxx::connection_base& connection, std::string_view extension,
@@ -71,28 +131,31 @@ std::string create_extension(pqxx::connection_base& connection, std::string_view
       throw_not_available(error, extension);
     }
     if (error.sqlstate() == "3F000" && options.schema) throw_no_schema(error, *options.schema);
+    if (error.sqlstate() == "42883" && options.schema) {
+      throw ServerError("init_db failed: " + tidy_server_message(error.what()) + "; the " +
+                            std::string{extension} +
+                            " extension of this database predates caches in several schemas "
+                            "(version 1.1): run ALTER EXTENSION " +
+                            sql_name(extension) + " UPDATE (SQLSTATE " + error.sqlstate() + ")",
+                        error.sqlstate());
+    }
     rethrow_translated(Operation{.name = "init_db"});
   } catch (...) {
     rethrow_translated(Operation{.name = "init_db"});
   }
-  if (options.schema && installed_in != *options.schema) {
-    throw InvalidArgument(
-        "init_db failed: " + std::string{extension} + " is already installed in schema " +
-        quote_for_message(installed_in) + ", not in " + quote_for_message(*options.schema) +
-        "; a database holds one psycache: use schema " + quote_for_message(installed_in) +
-        " (CacheOptions::schema), or DROP EXTENSION " + std::string{extension} +
-        " first to move it (which deletes the cached entries)");
-  }
-  return installed_in;
+  // A schema other than the extension's got a cache of its own (psycache_create_cache).
+  return options.schema ? *options.schema : installed_in;
 }
 
 }  // namespace detail
 
 std::string init_db_sql(const InitOptions& options) {
+  if (options.portable) return detail::portable_sql(options);
   return detail::create_extension_sql("psycache", options);
 }
 
 std::string init_db(pqxx::connection_base& connection, const InitOptions& options) {
+  if (options.portable) return detail::install_portable(connection, options);
   return detail::create_extension(connection, "psycache", options);
 }
 

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <psycache/init_db.hpp>
+
 #include "support/cli_database.hpp"
 
 namespace cli_test = psycache::cli_test;
@@ -70,17 +72,45 @@ TEST_CASE("init-db with a DSN installs psycache, says where, and is harmless to 
   check_done(run_on_cache("get", {"kept"}), "1\n");
 }
 
-TEST_CASE("init-db takes the DSN with --dsn too, and refuses another schema than psycache's") {
+TEST_CASE("init-db takes the DSN with --dsn too, and makes a second cache in another schema") {
   cli_test::ensure_cache_database();
   check_done(run_psycache({"init-db", "--schema", kSchema, "--dsn", cli_test::cli_dsn()}),
              "psycache is installed in schema 'cli_cache'\n");
 
-  const ProcessResult elsewhere =
-      run_psycache({"init-db", "--schema", "public", cli_test::cli_dsn()});
-  CHECK(elsewhere.status == 1);
-  CHECK(elsewhere.out.empty());
-  CHECK_THAT(elsewhere.err, Catch::StartsWith("psycache: init-db failed: "));
-  CHECK_THAT(elsewhere.err, Catch::Contains("already installed in schema \"cli_cache\""));
+  check_done(run_psycache({"init-db", "--schema", "public", cli_test::cli_dsn()}),
+             "psycache is installed in schema 'public'\n");
+  const std::vector<std::string> in_public{"--dsn", cli_test::cli_dsn(), "--schema", "public"};
+  std::vector<std::string> put_args{"put", "k", "\"public\"", "--ttl", "1m"};
+  put_args.insert(put_args.end(), in_public.begin(), in_public.end());
+  check_done(run_psycache(put_args), "");
+  std::vector<std::string> get_args{"get", "k"};
+  get_args.insert(get_args.end(), in_public.begin(), in_public.end());
+  check_done(run_psycache(get_args), "\"public\"\n");
+  CHECK(run_on_cache("get", {"k"}).status == 1);  // the other cache has no such key
+  CHECK(query_value("SELECT " + std::string{kSchema} + ".psycache_drop_cache('public')") == "t");
+}
+
+TEST_CASE("init-db --portable prints the portable SQL, and with a DSN installs it") {
+  const ProcessResult printed = run_psycache({"init-db", "--portable", "--schema", "cli_portable"});
+  CHECK(printed.status == 0);
+  CHECK(printed.out == psycache::init_db_sql({.schema = "cli_portable", .portable = true}) + "\n");
+  CHECK_THAT(printed.out,
+             Catch::Contains("CREATE OR REPLACE FUNCTION \"cli_portable\".psycache_get"));
+
+  cli_test::ensure_cache_database();
+  (void)query_value("DROP SCHEMA IF EXISTS cli_portable CASCADE; CREATE SCHEMA cli_portable");
+  check_done(
+      run_psycache({"init-db", "--portable", "--schema", "cli_portable", cli_test::cli_dsn()}),
+      "psycache (portable) is installed in schema 'cli_portable'\n");
+  const std::vector<std::string> in_portable{"--dsn", cli_test::cli_dsn(), "--schema",
+                                             "cli_portable"};
+  std::vector<std::string> put_args{"put", "k", "[1, 2]", "--ttl", "1m"};
+  put_args.insert(put_args.end(), in_portable.begin(), in_portable.end());
+  check_done(run_psycache(put_args), "");
+  std::vector<std::string> get_args{"get", "k"};
+  get_args.insert(get_args.end(), in_portable.begin(), in_portable.end());
+  check_done(run_psycache(get_args), "[1,2]\n");
+  (void)query_value("DROP SCHEMA cli_portable CASCADE");
 }
 
 TEST_CASE("put then get returns the document, compact, with a newline") {

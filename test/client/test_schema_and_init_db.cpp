@@ -17,7 +17,8 @@ void drop_extension() {
   const auto connection = psycache::test::connect();
   pqxx::nontransaction{*connection}.exec(
       "DROP EXTENSION IF EXISTS psycache CASCADE; DROP SCHEMA IF EXISTS cache_a CASCADE;"
-      "DROP SCHEMA IF EXISTS cache_b CASCADE; DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;");
+      "DROP SCHEMA IF EXISTS cache_b CASCADE; DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;"
+      "DROP TABLE IF EXISTS public.psycache;");
 }
 
 }  // namespace
@@ -87,12 +88,28 @@ TEST_CASE("An empty or invalid schema name is refused") {
                     Contains("schema must not be empty"));
 }
 
-TEST_CASE("init_db_sql is the statement init_db runs") {
+TEST_CASE("init_db_sql is the SQL init_db runs") {
   CHECK(psycache::init_db_sql() == "CREATE EXTENSION IF NOT EXISTS psycache;");
-  CHECK(psycache::init_db_sql({.schema = "app_cache"}) ==
-        "CREATE EXTENSION IF NOT EXISTS psycache SCHEMA \"app_cache\";");
-  CHECK(psycache::init_db_sql({.schema = "My \"Cache\""}) ==
-        "CREATE EXTENSION IF NOT EXISTS psycache SCHEMA \"My \"\"Cache\"\"\";");
+  CHECK_THAT(psycache::init_db_sql({.schema = "app_cache"}),
+             Catch::Matchers::StartsWith(
+                 "CREATE EXTENSION IF NOT EXISTS psycache SCHEMA \"app_cache\";\nDO $psycache$") &&
+                 Contains("IF home <> 'app_cache' THEN") &&
+                 Contains("psycache_create_cache(%L)', home, 'app_cache')"));
+  CHECK_THAT(psycache::init_db_sql({.schema = "My \"Cache\""}),
+             Catch::Matchers::StartsWith(
+                 "CREATE EXTENSION IF NOT EXISTS psycache SCHEMA \"My \"\"Cache\"\"\";"));
+}
+
+TEST_CASE("init_db_sql of the portable install is the script for the schema") {
+  const std::string sql = psycache::init_db_sql({.schema = "My Cache", .portable = true});
+  CHECK_THAT(sql, Contains("CREATE UNLOGGED TABLE IF NOT EXISTS \"My Cache\".psycache (") &&
+                      Contains("CREATE OR REPLACE FUNCTION \"My Cache\".psycache_get(key text") &&
+                      !Contains("@schema@") && !Contains("CREATE EXTENSION"));
+  CHECK_THAT(psycache::init_db_sql({.portable = true}), Contains("\"public\".psycache_put("));
+  CHECK_THROWS_WITH(psycache::init_db_sql({.schema = "it's", .portable = true}),
+                    Contains("refuses the characters"));
+  CHECK_THROWS_WITH(psycache::init_db_sql({.schema = "$x", .portable = true}),
+                    Contains("refuses the characters"));
 }
 
 TEST_CASE("init_db creates the extension, and again is harmless") {
@@ -131,14 +148,83 @@ TEST_CASE("init_db installs into a given schema, which must exist") {
   CHECK(psycache::init_db(*connection, {.schema = "cache_a"}) == "cache_a");
   CHECK(psycache::init_db(*connection, {.schema = "cache_a"}) == "cache_a");
   CHECK(psycache::init_db(*connection) == "cache_a");  // it exists: the default finds it
-  pqxx::nontransaction{*connection}.exec("CREATE SCHEMA cache_b");
-  CHECK_THROWS_WITH(
-      psycache::init_db(*connection, {.schema = "cache_b"}),
-      Contains("already installed in schema \"cache_a\"") && Contains("not in \"cache_b\""));
   psycache::ConnectionPool pool{psycache::test::dsn()};
   psycache::PostgresCache cache{pool, {.schema = "cache_a"}};
   cache.put_raw("k", json{{"a", 1}}, 60);
   CHECK(cache.get_raw("k") == json{{"a", 1}});
+}
+
+TEST_CASE("init_db in another schema makes a second cache, with entries of its own") {
+  drop_extension();
+  const auto connection = psycache::test::connect();
+  pqxx::nontransaction{*connection}.exec("CREATE SCHEMA cache_a; CREATE SCHEMA cache_b");
+  CHECK(psycache::init_db(*connection, {.schema = "cache_a"}) == "cache_a");
+  CHECK(psycache::init_db(*connection, {.schema = "cache_b"}) == "cache_b");
+  CHECK(psycache::init_db(*connection, {.schema = "cache_b"}) == "cache_b");  // harmless again
+  CHECK(*query_value("SELECT extnamespace::regnamespace::text FROM pg_extension "
+                     "WHERE extname = 'psycache'") == "cache_a");
+  CHECK(*query_value("SELECT string_agg(schema_name, ',') FROM cache_a.psycache_caches()") ==
+        "cache_a,cache_b");
+
+  psycache::ConnectionPool pool{psycache::test::dsn()};
+  psycache::PostgresCache a{pool, {.schema = "cache_a"}};
+  psycache::PostgresCache b{pool, {.schema = "cache_b"}};
+  a.put_raw("k", json{{"cache", "a"}}, 60);
+  b.put_raw("k", json{{"cache", "b"}}, 60);
+  b.put_raw("expired", json{}, -1);
+  CHECK(a.get_raw("k") == json{{"cache", "a"}});
+  CHECK(b.get_raw("k") == json{{"cache", "b"}});
+  CHECK(a.stats().entries == 1);
+  CHECK(b.stats().entries == 2);
+  CHECK(a.cleanup_expired() == 0);
+  CHECK(b.cleanup_expired() == 1);
+  CHECK(a.flush() == 1);
+  CHECK(b.get_raw("k") == json{{"cache", "b"}});
+  CHECK(b.remove("k"));
+  CHECK(b.stats().entries == 0);
+}
+
+TEST_CASE("init_db installs the portable functions, which the cache uses unchanged") {
+  drop_extension();
+  const auto connection = psycache::test::connect();
+  pqxx::nontransaction{*connection}.exec("CREATE SCHEMA cache_a");
+  CHECK(psycache::init_db(*connection, {.schema = "cache_a", .portable = true}) == "cache_a");
+  CHECK(psycache::init_db(*connection, {.schema = "cache_a", .portable = true}) == "cache_a");
+  CHECK(*query_value("SELECT count(*) FROM pg_extension WHERE extname = 'psycache'") == "0");
+  CHECK(*query_value("SELECT string_agg(DISTINCT l.lanname, ',') FROM pg_proc AS p JOIN "
+                     "pg_language AS l ON l.oid = p.prolang WHERE p.pronamespace = "
+                     "'cache_a'::regnamespace") == "plpgsql");
+  psycache::ConnectionPool pool{psycache::test::dsn()};
+  psycache::PostgresCache cache{pool, {.schema = "cache_a"}};
+  cache.put_raw("k", json{{"portable", true}}, 60);
+  CHECK(cache.get_raw("k") == json{{"portable", true}});
+  CHECK(cache.stats().entries == 1);
+  // Running it again keeps the entries.
+  (void)psycache::init_db(*connection, {.schema = "cache_a", .portable = true});
+  CHECK(cache.get_raw("k") == json{{"portable", true}});
+
+  try {
+    (void)psycache::init_db(*connection, {.schema = "cache_b", .portable = true});
+    FAIL("no error");
+  } catch (const psycache::ServerError& e) {
+    CHECK(e.sqlstate() == "3F000");
+    CHECK_THAT(e.what(), Contains("CREATE SCHEMA \"cache_b\""));
+  }
+  CHECK(cache.get_raw("k") == json{{"portable", true}});
+}
+
+TEST_CASE("The portable install refuses a schema that holds the extension's functions") {
+  psycache::test::reset_extension("cache_a");
+  const auto connection = psycache::test::connect();
+  try {
+    (void)psycache::init_db(*connection, {.schema = "cache_a", .portable = true});
+    FAIL("no error");
+  } catch (const psycache::ServerError& e) {
+    CHECK(e.sqlstate() == "42723");
+    CHECK_THAT(e.what(), Contains("schema \"cache_a\" holds the psycache extension's"));
+  }
+  CHECK(*query_value("SELECT l.lanname FROM pg_proc AS p JOIN pg_language AS l ON l.oid = "
+                     "p.prolang WHERE p.oid = 'cache_a.psycache_get(text)'::regprocedure") == "c");
 }
 
 TEST_CASE("init_db on a server without the extension's files says how to install them") {

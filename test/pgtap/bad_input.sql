@@ -1,8 +1,7 @@
 -- Each bad argument is refused with its own error code and message, and nothing stored is lost.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE SCHEMA psycache_tap;
-CREATE EXTENSION psycache SCHEMA psycache_tap;
+\ir install.psql
 SET LOCAL search_path = psycache_tap, public;
 SELECT plan(25);
 

@@ -36,9 +36,11 @@ SELECT functions_are('psycache_tap', ARRAY['psycache_get', 'psycache_put', 'psyc
                      'psycache_cleanup', 'psycache_flush', 'psycache_stats',
                      'psycache_schedule_cleanup', 'psycache_unschedule_cleanup',
                      'psycache_get_many', 'psycache_put_many', 'psycache_remove_many',
-                     'psycache_add', 'psycache_touch', 'psycache_ttl', 'psycache_incr'],
-                     'the extension makes the cache functions and the two pg_cron ones '
-                     '(those of 1.1: see functions_1_1.sql)');
+                     'psycache_add', 'psycache_touch', 'psycache_ttl', 'psycache_incr',
+                     'psycache_caches', 'psycache_create_cache', 'psycache_drop_cache',
+                     'psycache_cleanup_all'],
+                     'the extension makes the cache functions, the two pg_cron ones and the '
+                     'four that manage several caches (those of 1.1: see functions_1_1.sql)');
 
 SELECT is(pg_get_function_arguments('psycache_tap.psycache_get(text)'::regprocedure),
           'key text, OUT value jsonb, OUT size integer', 'psycache_get(key) -> (value, size)');

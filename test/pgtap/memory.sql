@@ -2,8 +2,7 @@
 -- the C++/PostgreSQL boundary gives back what it took.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE SCHEMA psycache_tap;
-CREATE EXTENSION psycache SCHEMA psycache_tap;
+\ir install.psql
 SET LOCAL search_path = psycache_tap, public;
 SELECT plan(5);
 

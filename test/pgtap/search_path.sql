@@ -2,8 +2,7 @@
 -- functions and operators planted ahead of the real ones are never used.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE SCHEMA psycache_tap;
-CREATE EXTENSION psycache SCHEMA psycache_tap;
+\ir install.psql
 SELECT plan(30);
 
 -- A schema of look-alikes.

@@ -22,7 +22,7 @@ teardown() {
 }
 trap teardown EXIT
 
-plan 12
+plan 13
 q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 q postgres "CREATE DATABASE $DB"
 q "$DB" "CREATE EXTENSION psycache"
@@ -45,12 +45,14 @@ ok $? "from another database, psycache_schedule_cleanup() schedules a job and re
 is "$(q "$DB" "SELECT psycache_schedule_cleanup()")" "$JOB" "scheduling twice keeps the one job"
 is "$(q "$CRON_DB" "SELECT jobname, schedule, command, database, username FROM cron.job
                     WHERE jobid = $JOB")" \
-  "psycache_cleanup@$DB|* * * * *|SELECT public.psycache_cleanup()|$DB|postgres" \
-  "the job runs psycache_cleanup() every minute in the cache's database, as the caller"
+  "psycache_cleanup@$DB|* * * * *|SELECT public.psycache_cleanup_all()|$DB|postgres" \
+  "the job runs psycache_cleanup_all() (every cache) every minute in the cache's database, as the caller"
 
 # The worker does not visit this database: only pg_cron can delete these.
 q "$DB" "SELECT psycache_put('expired:' || i, '1', interval '-1 minute') FROM generate_series(1, 100) AS i" >/dev/null
 q "$DB" "SELECT psycache_put('live:' || i, '1', interval '1 hour') FROM generate_series(1, 5) AS i" >/dev/null
+q "$DB" "CREATE SCHEMA other; SELECT psycache_create_cache('other');
+         SELECT other.psycache_put('expired:' || i, '1', interval '-1 minute') FROM generate_series(1, 30) AS i" >/dev/null
 BEFORE="$(q "$DB" "SELECT now()")"
 STARTED=$SECONDS
 wait_until 75 "$CRON_DB" "SELECT EXISTS (SELECT 1 FROM cron.job_run_details WHERE jobid = $JOB
@@ -61,6 +63,8 @@ diag "the run came after $((SECONDS - STARTED)) s: $(q "$CRON_DB" "SELECT status
   ORDER BY runid DESC LIMIT 1")"
 is "$(q "$DB" "SELECT entries, expired_entries, worker_last_run IS NULL FROM psycache_stats()")" \
   "5|0|t" "the run deleted the 100 expired entries and kept the live ones (the worker never came)"
+is "$(q "$DB" "SELECT entries FROM other.psycache_stats()")" "0" \
+  "and the 30 of the second cache in schema other"
 
 is "$(q "$DB" "SELECT psycache_unschedule_cleanup()")" "t" "unscheduling removes the job"
 is "$(q "$DB" "SELECT psycache_unschedule_cleanup()")" "f" "unscheduling again finds none: harmless"

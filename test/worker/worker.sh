@@ -51,7 +51,7 @@ expire() {
            FROM generate_series(1, $1) AS i"
 }
 
-plan 39
+plan 43
 START_OFFSET=$(log_offset)
 q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 q postgres "DROP DATABASE IF EXISTS $PLAIN_DB WITH (FORCE)"
@@ -122,6 +122,40 @@ LAST_RUN="$(stats worker_last_run)"
 expire 1 "stays:"
 ! wait_until 3 "$DB" "SELECT worker_last_run <> '$LAST_RUN' OR expired_entries = 0 FROM psycache_stats()"
 ok $? "after a reload to 0, no pass runs and expired entries stay (watched for 3 s)"
+
+# --- every cache of the database, each on its own ---------------------------------------------
+q "$DB" "CREATE SCHEMA cache_a; CREATE SCHEMA \"Cache B\"; SELECT psycache_create_cache('cache_a');
+         SELECT psycache_create_cache('Cache B')" >/dev/null
+q "$DB" "INSERT INTO cache_a.psycache SELECT 'a' || i, '1', now() - interval '1 second'
+         FROM generate_series(1, 200) AS i" >/dev/null
+q "$DB" "INSERT INTO \"Cache B\".psycache SELECT 'b' || i, '1', now() - interval '1 second'
+         FROM generate_series(1, 300) AS i" >/dev/null
+expire 100 "main:"
+configure psycache.cleanup_interval 1
+wait_until 10 "$DB" "SELECT (SELECT expired_entries FROM psycache_stats())
+                     + (SELECT expired_entries FROM cache_a.psycache_stats())
+                     + (SELECT expired_entries FROM \"Cache B\".psycache_stats()) = 0"
+ok $? "a pass cleans every cache of the database: the extension's, cache_a and \"Cache B\""
+# A cache whose cleanup fails does not keep the others from theirs.
+q "$DB" "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+         \$\$BEGIN RAISE EXCEPTION 'cache_a refuses deletes'; END\$\$;
+         CREATE TRIGGER refuse BEFORE DELETE ON cache_a.psycache FOR EACH ROW EXECUTE FUNCTION refuse()"
+q "$DB" "INSERT INTO cache_a.psycache VALUES ('stuck', '1', now() - interval '1 second')"
+q "$DB" "INSERT INTO \"Cache B\".psycache VALUES ('goes', '1', now() - interval '1 second')"
+wait_until 10 "$DB" "SELECT worker_last_error = 'cache_a refuses deletes'
+                     AND (SELECT expired_entries FROM \"Cache B\".psycache_stats()) = 0
+                     FROM psycache_stats()"
+ok $? "a failing cache shows its error in psycache_stats, and the next cache is cleaned all the same"
+is "$(q "$DB" "SELECT expired_entries FROM cache_a.psycache_stats()")" "1" \
+  "the failing cache keeps its expired entry"
+q "$DB" "DROP TRIGGER refuse ON cache_a.psycache"
+wait_until 10 "$DB" "SELECT worker_last_error IS NULL FROM psycache_stats()"
+ok $? "once the cause is gone, the next pass succeeds"
+q "$DB" "SELECT psycache_drop_cache('cache_a'), psycache_drop_cache('Cache B');
+         DROP SCHEMA cache_a; DROP SCHEMA \"Cache B\"" >/dev/null
+configure psycache.cleanup_interval 0
+launcher_reports "psycache cleanup is off (psycache.cleanup_interval = 0)"
+expire 1 "stays:"  # the expired entry that the checks below expect, cleaned up meanwhile
 
 # --- failures, and the cleanup role ---------------------------------------------------------
 OFFSET=$(log_offset)

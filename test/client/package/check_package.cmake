@@ -43,6 +43,7 @@ endif()
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/cmake-build")
 run("${WORK_DIR}/cmake-build/consumer")
 string(STRIP "${last_output}" output)
+string(REGEX REPLACE "\n.*" "" output "${output}")  # the statement's first line
 if(NOT output STREQUAL expected)
   message(FATAL_ERROR "the CMake consumer printed: ${output}")
 endif()
@@ -74,6 +75,7 @@ run("${CXX}" -std=c++20 ${sanitize_flags} "${CONSUMER_DIR}/consumer.cpp" -o "${W
     ${flags})
 run("${WORK_DIR}/pc-consumer")
 string(STRIP "${last_output}" output)
+string(REGEX REPLACE "\n.*" "" output "${output}")  # the statement's first line
 if(NOT output STREQUAL expected)
   message(FATAL_ERROR "the pkg-config consumer printed: ${output}")
 endif()

@@ -7,6 +7,8 @@
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 
+#include <psycache/init_db.hpp>
+
 namespace psycache::test {
 namespace {
 
@@ -19,6 +21,13 @@ std::string required_env(const char* name, const char* purpose) {
   return value;
 }
 
+// What a portable install puts in public.
+constexpr const char* kDropPortable =
+    "DROP TABLE IF EXISTS public.psycache;"
+    "DROP FUNCTION IF EXISTS public.psycache_get(text), public.psycache_put(text, jsonb, "
+    "interval), public.psycache_remove(text), public.psycache_cleanup(integer), "
+    "public.psycache_flush(), public.psycache_stats();";
+
 }  // namespace
 
 std::string dsn() {
@@ -28,18 +37,40 @@ std::string dsn() {
 
 std::unique_ptr<pqxx::connection> connect() { return std::make_unique<pqxx::connection>(dsn()); }
 
-void reset_extension(const std::string& schema) {
+bool portable() {
+  const char* install = std::getenv("PSYCACHE_TEST_INSTALL");  // NOLINT(concurrency-mt-unsafe)
+  return install != nullptr && std::string_view{install} == "portable";
+}
+
+void remove_portable_install() {
   const auto connection = connect();
   pqxx::nontransaction transaction{*connection};
-  transaction.exec(
-      "DROP EXTENSION IF EXISTS psycache CASCADE;"
-      "DROP SCHEMA IF EXISTS cache_a CASCADE;"
-      "DROP SCHEMA IF EXISTS cache_b CASCADE;"
-      "DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;");
-  if (schema != "public") {
-    transaction.exec("CREATE SCHEMA " + transaction.quote_name(schema));
+  // Only when public holds the portable install, not the extension.
+  const pqxx::result portable_there = transaction.exec(
+      "SELECT FROM pg_catalog.pg_proc AS p JOIN pg_catalog.pg_language AS l ON l.oid = p.prolang "
+      "WHERE p.oid = pg_catalog.to_regprocedure('public.psycache_get(text)') "
+      "AND l.lanname = 'plpgsql'");
+  if (!portable_there.empty()) transaction.exec(kDropPortable);
+}
+
+void reset_extension(const std::string& schema) {
+  const auto connection = connect();
+  {
+    pqxx::nontransaction transaction{*connection};
+    transaction.exec(
+        "DROP EXTENSION IF EXISTS psycache CASCADE;"
+        "DROP SCHEMA IF EXISTS cache_a CASCADE;"
+        "DROP SCHEMA IF EXISTS cache_b CASCADE;"
+        "DROP SCHEMA IF EXISTS \"Cache Mixed\" CASCADE;");
+    transaction.exec(kDropPortable);
+    if (schema != "public") {
+      transaction.exec("CREATE SCHEMA " + transaction.quote_name(schema));
+    }
+    if (!portable()) {
+      transaction.exec("CREATE EXTENSION psycache SCHEMA " + transaction.quote_name(schema));
+    }
   }
-  transaction.exec("CREATE EXTENSION psycache SCHEMA " + transaction.quote_name(schema));
+  if (portable()) (void)init_db(*connection, {.schema = schema, .portable = true});
 }
 
 std::optional<std::string> query_value(const std::string& sql) {

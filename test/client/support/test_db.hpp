@@ -16,8 +16,18 @@ std::string dsn();
 // A new connection to the test database.
 std::unique_ptr<pqxx::connection> connect();
 
-// Drops psycache and the scratch schemas the suites use, then creates
-// psycache in schema (the default: public), so each test starts empty.
+// Whether the suites run against the portable install (PSYCACHE_TEST_INSTALL
+// is "portable"), rather than the extension.
+bool portable();
+
+// Drops what the portable install puts in public, if it is there (and not
+// the extension).
+void remove_portable_install();
+
+// Drops psycache (the extension, or a portable install in public) and the
+// scratch schemas the suites use, then installs psycache in schema (the
+// default: public): the extension, or the portable SQL when portable(), so
+// each test starts empty.
 void reset_extension(const std::string& schema = "public");
 
 // Runs sql on a new connection; returns the first column of the first row
