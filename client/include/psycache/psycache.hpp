@@ -9,6 +9,7 @@
 #include <psycache/init_db.hpp>
 #include <psycache/instrumentation.hpp>
 #include <psycache/metrics.hpp>
+#include <psycache/metrics_endpoint.hpp>
 #include <psycache/options.hpp>
 #include <psycache/pool.hpp>
 #include <psycache/prometheus.hpp>
