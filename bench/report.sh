@@ -82,7 +82,7 @@ awk -F, -v baseline="$BASELINE" '
         b = bare[f[2] SUBSEP f[3]]
         name = f[1]; sub(/^psycache client \+ /, "", name)
         printf "| %s | %s | %s | %.0f | %.0f | %s |\n", f[2], name, f[3], f[4], b,
-          b > 0 ? sprintf("%.3fx", f[4] / b) : ""
+          (b > 0 ? sprintf("%.3fx", f[4] / b) : "")
       }
     }' "$RESULTS/latest.csv"
 } >"$RESULTS/latest.md"
