@@ -18,6 +18,7 @@ constexpr std::size_t kMaxRequestHead = 8192;
 constexpr std::chrono::seconds kRequestTimeout{10};
 constexpr std::chrono::seconds kLingerTimeout{2};
 constexpr std::size_t kMaxDrain = std::size_t{1} << 20;
+constexpr std::chrono::milliseconds kAcceptRetry{100};
 
 std::string response(std::string_view status, std::string_view content_type, std::string_view body,
                      bool head_only) {
@@ -164,7 +165,10 @@ class Session : public std::enable_shared_from_this<Session> {
 class MetricsEndpoint::Server {
  public:
   Server(std::shared_ptr<metrics::Registry> registry, MetricsEndpointOptions options)
-      : registry_(std::move(registry)), options_(std::move(options)), acceptor_(context_) {
+      : registry_(std::move(registry)),
+        options_(std::move(options)),
+        acceptor_(context_),
+        retry_timer_(context_) {
     if (!registry_) throw InvalidArgument("invalid metrics endpoint: the registry is null");
     std::error_code error;
     const asio::ip::address address = asio::ip::make_address(options_.address, error);
@@ -184,7 +188,7 @@ class MetricsEndpoint::Server {
     }
     port_ = acceptor_.local_endpoint().port();
     accept();
-    thread_ = std::thread{[this] { context_.run(); }};
+    thread_ = std::thread{[this] { run(); }};
   }
 
   Server(const Server&) = delete;
@@ -201,18 +205,37 @@ class MetricsEndpoint::Server {
     asio::post(context_, [this] {
       std::error_code ignored;
       acceptor_.close(ignored);
+      retry_timer_.cancel();
       context_.stop();  // drops open sessions with the context
     });
     thread_.join();
   }
 
  private:
+  // An exception from a handler (say, bad_alloc while rendering) costs that
+  // connection only, not the endpoint.
+  void run() {
+    for (;;) {
+      try {
+        context_.run();
+        return;
+      } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): the session is gone
+      }
+    }
+  }
+
   void accept() {
     acceptor_.async_accept([this](const std::error_code& error, asio::ip::tcp::socket socket) {
       if (error == asio::error::operation_aborted || !acceptor_.is_open()) return;
-      if (!error) {
-        std::make_shared<Session>(std::move(socket), registry_, options_.path)->start();
+      if (error) {
+        // Out of file descriptors, say: try again shortly rather than spin.
+        retry_timer_.expires_after(kAcceptRetry);
+        retry_timer_.async_wait([this](const std::error_code& timer_error) {
+          if (!timer_error) accept();
+        });
+        return;
       }
+      std::make_shared<Session>(std::move(socket), registry_, options_.path)->start();
       accept();
     });
   }
@@ -221,6 +244,7 @@ class MetricsEndpoint::Server {
   MetricsEndpointOptions options_;
   asio::io_context context_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer retry_timer_;
   std::uint16_t port_ = 0;
   std::mutex stop_mutex_;
   std::thread thread_;

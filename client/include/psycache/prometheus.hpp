@@ -20,6 +20,9 @@
 // item sizes are recorded for hits and puts; cleanup records no duration, as
 // in the original.
 //
+// span_name becomes a label value, so keep names few (one per call site, not
+// one per key): every distinct name is a series of its own, kept for good.
+//
 // Several instrumentations (of several caches) may share one registry: they
 // then share the metrics, as Python's module-level metrics are shared.
 //
