@@ -20,12 +20,12 @@
 namespace {
 
 // Nanoseconds per operation of one thread while threads run it at once.
-double measure(psycache::CacheInstrumentation& instrumentation, int threads, long operations,
+double measure(psycache::CacheInstrumentation& instrumentation, long threads, long operations,
                std::string_view span_name) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
   workers.reserve(static_cast<std::size_t>(threads));
-  for (int t = 0; t < threads; ++t) {
+  for (long t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
       for (long i = 0; i < operations; ++i) {
         const std::unique_ptr<psycache::CacheSpan> span =
@@ -42,8 +42,8 @@ double measure(psycache::CacheInstrumentation& instrumentation, int threads, lon
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : 1;
-  const long operations = argc > 2 ? std::atol(argv[2]) : 1'000'000;
+  const long threads = argc > 1 ? std::strtol(argv[1], nullptr, 10) : 1;
+  const long operations = argc > 2 ? std::strtol(argv[2], nullptr, 10) : 1'000'000;
   if (threads < 1 || operations < 1) {
     (void)std::fprintf(stderr, "usage: psycache_instrumentation_overhead [THREADS] [OPERATIONS]\n");
     return 2;
@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   psycache::PrometheusInstrumentation prometheus{std::make_shared<psycache::metrics::Registry>()};
   for (const char* span_name : {"", "users"}) {
     (void)measure(prometheus, 1, operations / 10 + 1, span_name);  // warm up, create the series
-    (void)std::printf("instrumentation=prometheus threads=%d span_name=\"%s\" ns_per_op=%.1f\n",
+    (void)std::printf("instrumentation=prometheus threads=%ld span_name=\"%s\" ns_per_op=%.1f\n",
                       threads, span_name, measure(prometheus, threads, operations, span_name));
   }
   return 0;
