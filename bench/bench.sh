@@ -163,6 +163,15 @@ run_client() {  # OPERATION [SCHEMA] THREADS
          print v["ops_per_s"] "," v["p50_us"] "," v["p99_us"] }' <<<"$line"
 }
 
+# The psycache client with cache instrumentations (bare, prometheus, all; see client_bench.cpp).
+run_client_with() {  # INSTRUMENTATION OPERATION THREADS
+  local line
+  line="$(on_clients "$CLIENT_BENCH" --op "$2" --threads "$3" --seconds "$SECONDS_PER_RUN" \
+    --dsn "$DSN" --keys "$KEYS" --value "$VALUE" --instrumentation "$1")"
+  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         print v["ops_per_s"] "," v["p50_us"] "," v["p99_us"] }' <<<"$line"
+}
+
 # Percentiles p50 and p99 of the numbers on stdin, one a line.
 percentiles() {
   sort -n | awk '{ v[NR] = $1 }
@@ -211,6 +220,8 @@ contenders() {
   case "$1" in
     get)
       echo "psycache client|run_client get"
+      echo "psycache client + Prometheus|run_client_with prometheus get"
+      echo "psycache client + all instrumentations|run_client_with all get"
       echo "libpqxx raw SQL|run_client raw-get"
       echo "pgbench raw SQL|run_pgbench raw-get"
       echo "pgbench psycache_get()|run_pgbench fn-get"
@@ -226,6 +237,8 @@ contenders() {
       ;;
     put)
       echo "psycache client|run_client put"
+      echo "psycache client + Prometheus|run_client_with prometheus put"
+      echo "psycache client + all instrumentations|run_client_with all put"
       echo "libpqxx raw SQL|run_client raw-put"
       echo "pgbench raw SQL|run_pgbench raw-put"
       echo "pgbench psycache_put()|run_pgbench fn-put"

@@ -23,6 +23,10 @@
 // a run of a known size under a profiler. --operation-timeout MS sets
 // CacheOptions::operation_timeout, to measure what its watchdog costs. Any error stops the run
 // with exit status 1.
+//
+// --instrumentation gives the psycache operations' cache instrumentations: bare (none, the
+// default), prometheus (PrometheusInstrumentation) or all (Prometheus and a custom one that
+// counts every operation, as an application's own would), to measure what they cost.
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -33,6 +37,7 @@
 #include <exception>
 #include <iterator>
 #include <latch>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -55,7 +60,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kUsage =
     "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put|raw-fn-get|get-many\n"
     "                             --threads N --seconds S --dsn DSN [--keys K] [--value JSON]\n"
-    "                             [--ops N] [--batch B] [--operation-timeout MS] [--schema S]\n";
+    "                             [--ops N] [--batch B] [--operation-timeout MS] [--schema S]\n"
+    "                             [--instrumentation bare|prometheus|all]\n";
 
 // The original psycache's SQL, for the raw rows.
 constexpr const char* kRawGetSql =
@@ -81,6 +87,7 @@ struct Settings {
   int batch = 100;                     // keys per call of get-many
   long long operation_timeout_ms = 0;  // CacheOptions::operation_timeout; 0: none
   std::string schema = "public";       // the cache's schema (CacheOptions::schema)
+  std::string instrumentation = "bare";
 };
 
 // A command line that makes no sense: main prints it with the usage and exits with status 2.
@@ -141,6 +148,12 @@ Settings parse_arguments(int argc, char** argv) {
       settings.operation_timeout_ms = static_cast<long long>(number(flag, value));
     } else if (flag == "--schema") {
       settings.schema = value;
+    } else if (flag == "--instrumentation") {
+      settings.instrumentation = value;
+      if (settings.instrumentation != "bare" && settings.instrumentation != "prometheus" &&
+          settings.instrumentation != "all") {
+        usage_error("unknown instrumentation \"" + settings.instrumentation + "\"");
+      }
     } else {
       usage_error("unknown option " + flag);
     }
@@ -169,6 +182,66 @@ class KeyPicker {
   std::string key_;
   std::size_t prefix_size_;
 };
+
+// A custom instrumentation as an application might write one: counts operations and outcomes.
+class CountingInstrumentation final : public psycache::CacheInstrumentation {
+ public:
+  std::unique_ptr<psycache::CacheSpan> start_cache_get_span(
+      std::string_view /*key*/, std::string_view /*span_name*/) override {
+    return std::make_unique<Span>(counts_);
+  }
+  std::unique_ptr<psycache::CacheSpan> start_cache_put_span(
+      std::string_view /*key*/, std::string_view /*span_name*/) override {
+    return std::make_unique<Span>(counts_);
+  }
+  std::unique_ptr<psycache::CacheSpan> start_cache_remove_span(std::string_view /*key*/) override {
+    return std::make_unique<Span>(counts_);
+  }
+  std::unique_ptr<psycache::CacheSpan> start_cache_flush_span() override {
+    return std::make_unique<Span>(counts_);
+  }
+  std::unique_ptr<psycache::CacheSpan> start_cache_cleanup_span() override {
+    return std::make_unique<Span>(counts_);
+  }
+
+ private:
+  struct Counts {
+    std::atomic<std::int64_t> operations{0}, hits{0}, misses{0}, bytes{0};
+  };
+  class Span final : public psycache::CacheSpan {
+   public:
+    explicit Span(Counts& counts) : counts_(counts) {}
+    Span(const Span&) = delete;
+    Span& operator=(const Span&) = delete;
+    Span(Span&&) = delete;
+    Span& operator=(Span&&) = delete;
+    ~Span() override { counts_.operations.fetch_add(1, std::memory_order_relaxed); }
+    void record_cache_hit(std::size_t size) override {
+      counts_.hits.fetch_add(1, std::memory_order_relaxed);
+      counts_.bytes.fetch_add(static_cast<std::int64_t>(size), std::memory_order_relaxed);
+    }
+    void record_cache_miss() override { counts_.misses.fetch_add(1, std::memory_order_relaxed); }
+    void record_put(std::size_t size) override {
+      counts_.bytes.fetch_add(static_cast<std::int64_t>(size), std::memory_order_relaxed);
+    }
+
+   private:
+    Counts& counts_;
+  };
+  Counts counts_;
+};
+
+// The instrumentations --instrumentation names.
+std::vector<std::shared_ptr<psycache::CacheInstrumentation>> instrumentations(
+    const std::string& name) {
+  std::vector<std::shared_ptr<psycache::CacheInstrumentation>> result;
+  if (name == "prometheus" || name == "all") {
+    result.push_back(std::make_shared<psycache::PrometheusInstrumentation>(
+        std::make_shared<psycache::metrics::Registry>()));
+  }
+  if (name == "all") result.push_back(std::make_shared<CountingInstrumentation>());
+  return result;
+}
 
 // What one thread measured.
 struct ThreadResult {
@@ -257,6 +330,7 @@ int run(const Settings& settings) {
   psycache::PostgresCache cache{
       pool,
       {.schema = settings.schema,
+       .instrumentations = instrumentations(settings.instrumentation),
        .operation_timeout = std::chrono::milliseconds{settings.operation_timeout_ms}}};
 
   std::vector<ThreadResult> results(static_cast<std::size_t>(settings.threads));
@@ -347,10 +421,12 @@ int run(const Settings& settings) {
   const double sys = cpu_seconds(after.ru_stime) - cpu_seconds(before.ru_stime);
   (void)std::printf(
       "op=%s threads=%d seconds=%.2f ops=%zu ops_per_s=%.1f p50_us=%.1f p99_us=%.1f "
-      "user_us_per_op=%.2f sys_us_per_op=%.2f hits=%lld misses=%lld keys_per_s=%.1f\n",
+      "user_us_per_op=%.2f sys_us_per_op=%.2f hits=%lld misses=%lld keys_per_s=%.1f "
+      "instrumentation=%s\n",
       settings.op_name.c_str(), settings.threads, elapsed, all.size(), ops / elapsed,
       percentile_us(all, 0.50), percentile_us(all, 0.99), user * 1e6 / ops, sys * 1e6 / ops,
-      static_cast<long long>(hits), static_cast<long long>(misses), ops * keys_per_op / elapsed);
+      static_cast<long long>(hits), static_cast<long long>(misses), ops * keys_per_op / elapsed,
+      settings.instrumentation.c_str());
   return 0;
 }
 

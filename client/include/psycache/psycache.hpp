@@ -8,7 +8,10 @@
 #include <psycache/errors.hpp>
 #include <psycache/init_db.hpp>
 #include <psycache/instrumentation.hpp>
+#include <psycache/metrics.hpp>
+#include <psycache/metrics_endpoint.hpp>
 #include <psycache/options.hpp>
 #include <psycache/pool.hpp>
+#include <psycache/prometheus.hpp>
 #include <psycache/single_connection_pool.hpp>
 #include <psycache/ttl.hpp>
