@@ -12,11 +12,14 @@
 //   ├─ ConnectionError    the server could not be reached, or the connection was
 //   │  │                  lost during the operation (SQLSTATE class 08, or an
 //   │  │                  administrator shutdown); retrying later may succeed
-//   │  └─ TimeoutError    no pooled connection became free in time
+//   │  └─ TimeoutError    no pooled connection became free in time, or an
+//   │                     asynchronous operation ran past its timeout
 //   ├─ ServerError        the server refused the operation for another reason
 //   │                     (missing extension or schema, insufficient privilege…)
-//   └─ ConversionError    a stored value does not convert to the requested C++
-//                         type, or a C++ value does not convert to JSON
+//   ├─ ConversionError    a stored value does not convert to the requested C++
+//   │                     type, or a C++ value does not convert to JSON
+//   └─ OperationCancelled an asynchronous operation was cancelled through its
+//                         Asio cancellation slot
 //
 // Errors that come from the server carry its SQLSTATE in sqlstate().
 //
@@ -57,7 +60,8 @@ class ConnectionError : public Error {
   using Error::Error;
 };
 
-// No connection of a pool became free within its acquire timeout.
+// No connection of a pool became free within its acquire timeout, or an
+// asynchronous operation did not complete within AsyncPoolOptions::operation_timeout.
 class TimeoutError : public ConnectionError {
  public:
   using ConnectionError::ConnectionError;
@@ -75,6 +79,14 @@ class ServerError : public Error {
 // to the requested type (the message names the key, the type and the reason),
 // or a C++ value could not be converted to JSON.
 class ConversionError : public Error {
+ public:
+  using Error::Error;
+};
+
+// An asynchronous operation was cancelled (its cancellation slot was emitted)
+// before it completed. A put or remove that was already sent may have taken
+// effect; the server was asked to cancel it.
+class OperationCancelled : public Error {
  public:
   using Error::Error;
 };
