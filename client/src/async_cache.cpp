@@ -55,12 +55,14 @@ class AsyncCacheCore {
   }
 
  private:
-  // Emitted from any thread: ends the query on the pool's executor.
+  // Emitted from any thread: ends the query on the pool's executor. Posted,
+  // not dispatched: completing clears the slot, which destroys this handler,
+  // so that must not happen inside the call.
   struct Canceller {
     std::shared_ptr<const AsyncCacheCore> core;
     std::weak_ptr<AsyncQuery> query;
     void operator()(asio::cancellation_type /*type*/) const {
-      asio::dispatch(core->executor_, [core = core, query = query] {
+      asio::post(core->executor_, [core = core, query = query] {
         if (auto pending = query.lock()) {
           core->pool_->cancel(
               pending, std::make_exception_ptr(OperationCancelled("the operation was cancelled")));
@@ -95,7 +97,7 @@ const PGresult* checked(const PgResult& result, const std::exception_ptr& failur
 
 std::int64_t int_field(const PGresult* result, int column) {
   const char* text = PQgetvalue(result, 0, column);
-  const std::size_t length = static_cast<std::size_t>(PQgetlength(result, 0, column));
+  const auto length = static_cast<std::size_t>(PQgetlength(result, 0, column));
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text, text + length, value);
   if (ec != std::errc{} || end != text + length) {
@@ -141,7 +143,7 @@ class CacheQuery : public AsyncQuery {
 
   // key is the first parameter when has_key.
   CacheQuery(std::shared_ptr<const AsyncCacheCore> core, std::string_view operation,
-             std::string key, bool has_key, Completion completion)
+             std::string&& key, bool has_key, Completion completion)
       : core_(std::move(core)),
         operation_(operation),
         has_key_(has_key),
@@ -207,7 +209,6 @@ class CacheQuery : public AsyncQuery {
     completion_->complete(std::move(error), Results{}...);
   }
 
- private:
   // Keeps the options (and the pool's handle) alive while the query is.
   std::shared_ptr<const AsyncCacheCore> core_;
   std::string_view operation_;
@@ -267,7 +268,7 @@ class RemoveQuery final : public CacheQuery<bool> {
 class DeleteQuery final : public CacheQuery<std::int64_t> {
  public:
   DeleteQuery(std::shared_ptr<const AsyncCacheCore> core, bool flush, Completion completion)
-      : CacheQuery(std::move(core), flush ? "flush" : "cleanup_expired", {}, false,
+      : CacheQuery(std::move(core), flush ? "flush" : "cleanup_expired", std::string{}, false,
                    std::move(completion)),
         flush_(flush) {}
 
@@ -321,7 +322,7 @@ std::exception_ptr AsyncPostgresCache::conversion_error(std::string_view key,
 }
 
 void AsyncPostgresCache::start_get(
-    const Core& core, std::string key, std::string span_name,
+    const Core& core, std::string&& key, std::string_view span_name,
     std::unique_ptr<detail::AsyncCompletion<std::optional<nlohmann::json>>> completion) {
   auto query =
       std::make_shared<detail::GetQuery>(core, "get", std::move(key), true, std::move(completion));
@@ -339,8 +340,9 @@ void AsyncPostgresCache::start_get(
   core->submit(core, query, query->cancellation_slot());
 }
 
-void AsyncPostgresCache::start_put(const Core& core, std::string key, nlohmann::json value, Ttl ttl,
-                                   std::string span_name, std::exception_ptr failure,
+void AsyncPostgresCache::start_put(const Core& core, std::string&& key, const nlohmann::json& value,
+                                   Ttl ttl, std::string_view span_name,
+                                   const std::exception_ptr& failure,
                                    std::unique_ptr<detail::AsyncCompletion<>> completion) {
   auto query =
       std::make_shared<detail::PutQuery>(core, "put", std::move(key), true, std::move(completion));
@@ -362,7 +364,7 @@ void AsyncPostgresCache::start_put(const Core& core, std::string key, nlohmann::
   core->submit(core, query, query->cancellation_slot());
 }
 
-void AsyncPostgresCache::start_remove(const Core& core, std::string key,
+void AsyncPostgresCache::start_remove(const Core& core, std::string&& key,
                                       std::unique_ptr<detail::AsyncCompletion<bool>> completion) {
   auto query = std::make_shared<detail::RemoveQuery>(core, "remove", std::move(key), true,
                                                      std::move(completion));

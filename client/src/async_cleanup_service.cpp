@@ -31,7 +31,7 @@ class AsyncCleanupState : public std::enable_shared_from_this<AsyncCleanupState>
       return;
     }
     in_pass_ = true;
-    pass_([self = shared_from_this()](std::exception_ptr error) {
+    pass_([self = shared_from_this()](const std::exception_ptr& error) {
       self->in_pass_ = false;
       if (error && self->on_error_) {
         try {

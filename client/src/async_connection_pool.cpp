@@ -71,7 +71,7 @@ class AsyncPoolCore : public std::enable_shared_from_this<AsyncPoolCore> {
   void close();
 
   // Completes job's query unless it has been completed already.
-  void finish(Job& job, PgResult result, std::exception_ptr failure);
+  static void finish(Job& job, PgResult result, std::exception_ptr failure);
   // Hands waiting queries to connections and opens connections as needed.
   void dispatch();
   void on_closed(const AsyncConnection* connection, bool while_connecting,
@@ -669,7 +669,13 @@ AsyncConnectionPool::AsyncConnectionPool(executor_type executor, std::string_vie
       std::move(executor), detail::complete_conninfo(dsn, options.connect_timeout), options);
 }
 
-AsyncConnectionPool::~AsyncConnectionPool() { core_->close(); }
+AsyncConnectionPool::~AsyncConnectionPool() {
+  try {
+    core_->close();
+  } catch (...) {
+    // Only an allocation can fail here; the connections close with the core anyway.
+  }
+}
 
 AsyncConnectionPool::executor_type AsyncConnectionPool::get_executor() const noexcept {
   return core_->executor();

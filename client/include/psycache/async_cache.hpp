@@ -169,8 +169,8 @@ class AsyncPostgresCache {
   template <class Token = asio::experimental::deferred_t>
   auto async_get_raw(std::string_view key, std::string_view span_name, Token&& token = {}) {
     return asio::async_initiate<Token, void(std::exception_ptr, std::optional<nlohmann::json>)>(
-        [core = core_](auto handler, std::string k, std::string span) {
-          start_get(core, std::move(k), std::move(span),
+        [core = core_](auto handler, std::string&& k, const std::string& span) {
+          start_get(core, std::move(k), span,
                     detail::make_completion<decltype(handler), std::optional<nlohmann::json>>(
                         std::move(handler), executor_of(core)));
         },
@@ -188,7 +188,8 @@ class AsyncPostgresCache {
   auto async_put_raw(std::string_view key, nlohmann::json value, Ttl ttl,
                      std::string_view span_name, Token&& token = {}) {
     return asio::async_initiate<Token, void(std::exception_ptr)>(
-        [core = core_](auto handler, std::string k, nlohmann::json v, Ttl t, std::string span) {
+        [core = core_](auto handler, std::string&& k, const nlohmann::json& v, Ttl t,
+                       const std::string& span) {
           start_put(
               core, std::move(k), std::move(v), t, std::move(span), nullptr,
               detail::make_completion<decltype(handler)>(std::move(handler), executor_of(core)));
@@ -206,7 +207,7 @@ class AsyncPostgresCache {
   template <class Token = asio::experimental::deferred_t>
   auto async_remove(std::string_view key, Token&& token = {}) {
     return asio::async_initiate<Token, void(std::exception_ptr, bool)>(
-        [core = core_](auto handler, std::string k) {
+        [core = core_](auto handler, std::string&& k) {
           start_remove(core, std::move(k),
                        detail::make_completion<decltype(handler), bool>(std::move(handler),
                                                                         executor_of(core)));
@@ -286,8 +287,8 @@ class AsyncPostgresCache {
       error = conversion_error(key, typeid(T), false, e.what());
     }
     return asio::async_initiate<Token, void(std::exception_ptr)>(
-        [core = core_](auto handler, std::string k, nlohmann::json v, Ttl t, std::string span,
-                       std::exception_ptr failure) {
+        [core = core_](auto handler, std::string&& k, const nlohmann::json& v, Ttl t,
+                       const std::string& span, const std::exception_ptr& failure) {
           start_put(
               core, std::move(k), std::move(v), t, std::move(span), std::move(failure),
               detail::make_completion<decltype(handler)>(std::move(handler), executor_of(core)));
@@ -328,13 +329,13 @@ class AsyncPostgresCache {
   static std::exception_ptr conversion_error(std::string_view key, const std::type_info& type,
                                              bool from_json, const char* reason) noexcept;
   static void start_get(
-      const Core& core, std::string key, std::string span_name,
+      const Core& core, std::string&& key, std::string_view span_name,
       std::unique_ptr<detail::AsyncCompletion<std::optional<nlohmann::json>>> completion);
   // failure: a conversion error of the typed layer, reported without sending.
-  static void start_put(const Core& core, std::string key, nlohmann::json value, Ttl ttl,
-                        std::string span_name, std::exception_ptr failure,
+  static void start_put(const Core& core, std::string&& key, const nlohmann::json& value, Ttl ttl,
+                        std::string_view span_name, const std::exception_ptr& failure,
                         std::unique_ptr<detail::AsyncCompletion<>> completion);
-  static void start_remove(const Core& core, std::string key,
+  static void start_remove(const Core& core, std::string&& key,
                            std::unique_ptr<detail::AsyncCompletion<bool>> completion);
   static void start_delete(const Core& core, bool flush,
                            std::unique_ptr<detail::AsyncCompletion<std::int64_t>> completion);
