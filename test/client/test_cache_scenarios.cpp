@@ -215,9 +215,12 @@ BOTH_CACHES("A cache on a schema without the extension says where it looked") {
                                Contains("CacheOptions::schema"));
     }
   }
-  TestType right{psycache::CacheOptions{.schema = "cache_a"}};
-  right.put_raw("k", json{{"ok", true}}, 60);
-  CHECK(right.get_raw("k") == json{{"ok", true}});
+  {
+    TestType right{psycache::CacheOptions{.schema = "cache_a"}};
+    right.put_raw("k", json{{"ok", true}}, 60);
+    CHECK(right.get_raw("k") == json{{"ok", true}});
+  }
+  psycache::test::reset_extension();
 }
 
 BOTH_CACHES("The typed layer converts both ways and names a failed conversion") {
