@@ -49,6 +49,7 @@ SECONDS_PER_RUN="${PSYCACHE_BENCH_SECONDS:-3}"
 ROUNDS="${PSYCACHE_BENCH_ROUNDS:-3}"
 RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
 CLIENT_BENCH="$BUILD_DIR/bench/psycache_client_bench"
+ASYNC_BENCH="$BUILD_DIR/bench/psycache_async_bench"
 KEYS=100000
 DATABASE=psycache_bench
 DSN="host=${PGHOST:?} port=${PGPORT:?} user=${PGUSER:?} dbname=$DATABASE"
@@ -172,6 +173,16 @@ run_client_with() {  # INSTRUMENTATION OPERATION THREADS
          print v["ops_per_s"] "," v["p50_us"] "," v["p99_us"] }' <<<"$line"
 }
 
+# The async client: one thread, CONCURRENCY connections, 8 operations in flight per connection
+# (at 8: 64 in flight, pipelined).
+run_async() {  # OPERATION CONCURRENCY
+  local line
+  line="$(on_clients "$ASYNC_BENCH" --op "$1" --connections "$2" --inflight $((8 * $2)) \
+    --seconds "$SECONDS_PER_RUN" --dsn "$DSN" --keys "$KEYS" --value "$VALUE")"
+  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+         print v["ops_per_s"] "," v["p50_us"] "," v["p99_us"] }' <<<"$line"
+}
+
 # Percentiles p50 and p99 of the numbers on stdin, one a line.
 percentiles() {
   sort -n | awk '{ v[NR] = $1 }
@@ -222,6 +233,7 @@ contenders() {
       echo "psycache client|run_client get"
       echo "psycache client + Prometheus|run_client_with prometheus get"
       echo "psycache client + all instrumentations|run_client_with all get"
+      echo "psycache async 1 thread pipelined|run_async get"
       echo "libpqxx raw SQL|run_client raw-get"
       echo "pgbench raw SQL|run_pgbench raw-get"
       echo "pgbench psycache_get()|run_pgbench fn-get"
@@ -239,6 +251,7 @@ contenders() {
       echo "psycache client|run_client put"
       echo "psycache client + Prometheus|run_client_with prometheus put"
       echo "psycache client + all instrumentations|run_client_with all put"
+      echo "psycache async 1 thread pipelined|run_async put"
       echo "libpqxx raw SQL|run_client raw-put"
       echo "pgbench raw SQL|run_pgbench raw-put"
       echo "pgbench psycache_put()|run_pgbench fn-put"

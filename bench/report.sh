@@ -97,6 +97,7 @@ awk -F, '
     if (name == "pgbench raw SQL") return 3
     if (name ~ /^pgbench psycache_/) return 4
     if (name ~ /^redis-benchmark/) return 5
+    if (name ~ /^psycache async/) return 6
     return 0
   }
   NR > 1 && series($1) {
@@ -107,7 +108,7 @@ awk -F, '
   END {
     for (g = 1; g <= count; g++) {
       line = "\"" groups[g] "\""
-      for (s = 1; s <= 5; s++) line = line "\t" ((groups[g], s) in value ? value[groups[g], s] : "NaN")
+      for (s = 1; s <= 6; s++) line = line "\t" ((groups[g], s) in value ? value[groups[g], s] : "NaN")
       print line
     }
   }' "$RESULTS/latest.csv" >"$data"
@@ -131,5 +132,6 @@ plot "$data" using 2:xtic(1) title "psycache client" lc rgb "#1f77b4", \
      '' using 3 title "libpqxx, raw SQL" lc rgb "#aec7e8", \
      '' using 4 title "pgbench, raw SQL (baseline)" lc rgb "#7f7f7f", \
      '' using 5 title "pgbench, psycache_get()/psycache_put()" lc rgb "#2ca02c", \
-     '' using 6 title "redis-benchmark GET/SET" lc rgb "#d62728"
+     '' using 6 title "redis-benchmark GET/SET" lc rgb "#d62728", \
+     '' using 7 title "psycache async (1 thread, pipelined)" lc rgb "#9467bd"
 GNUPLOT

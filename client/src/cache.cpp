@@ -10,6 +10,7 @@
 #include <psycache/cache.hpp>
 
 #include "cache_1_1.hpp"
+#include "cache_common.hpp"
 #include "error_translation.hpp"
 #include "operation_watchdog.hpp"
 #include "spans.hpp"
@@ -18,103 +19,6 @@
 namespace psycache {
 namespace detail {
 namespace {
-
-// One prepared statement: its name on the connection and its SQL.
-struct Statement {
-  std::string name;
-  std::string sql;
-};
-
-// The name is derived from the SQL, so caches of different schemas (or
-// versions) never redefine each other's statements on a shared connection.
-Statement make_statement(std::string_view operation, std::string sql) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (const char c : sql) {
-    hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-  }
-  char hex[17];
-  (void)std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  return Statement{"psycache_" + std::string{operation} + "_" + hex, std::move(sql)};
-}
-
-// text cut to a length fit for a message.
-std::string shorten(std::string_view text) {
-  constexpr std::size_t kLimit = 160;
-  if (text.size() <= kLimit) return std::string{text};
-  return std::string{text.substr(0, kLimit)} + "...";
-}
-
-// name as a JSON pointer reference token (RFC 6901).
-std::string escape_pointer_token(const std::string& name) {
-  std::string token;
-  for (const char c : name) {
-    if (c == '~') {
-      token += "~0";
-    } else if (c == '/') {
-      token += "~1";
-    } else {
-      token += c;
-    }
-  }
-  return token;
-}
-
-// Where a JSON pointer points, for a message.
-std::string where(const std::string& path) {
-  return path.empty() ? "at the top level" : "at \"" + shorten(path) + "\"";
-}
-
-// Whether value holds something jsonb cannot store; if so, sets problem to
-// what it is and path to where (a JSON pointer). The path is built only on
-// the way back from a find, so a storable value costs no allocation.
-// The deepest nesting of arrays and objects put_raw accepts. The server's jsonb parser recurses
-// once per level and gives up past max_stack_depth (between 10,000 and 20,000 levels at the
-// default 2 MB); this walk and nlohmann_json's dump recurse too, so a deeper value is refused
-// here, before it can exhaust the client's stack.
-constexpr std::size_t kMaxValueDepth = 10000;
-
-bool find_unstorable(const nlohmann::json& value, const char*& problem, std::string& path,
-                     std::size_t depth = 0) {
-  if (value.is_structured() && ++depth > kMaxValueDepth) {
-    problem =
-        "more than 10000 levels of nested arrays and objects, which the server's parser "
-        "may not take, ";
-    return true;
-  }
-  switch (value.type()) {
-    case nlohmann::json::value_t::number_float:
-      problem = "a non-finite number (NaN or infinity), which JSON cannot represent, ";
-      return !std::isfinite(value.get_ref<const double&>());
-    case nlohmann::json::value_t::string:
-      problem = "a string with a NUL character (\\u0000), which jsonb cannot store, ";
-      return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-    case nlohmann::json::value_t::array: {
-      std::size_t index = 0;
-      for (const auto& element : value) {
-        if (find_unstorable(element, problem, path, depth)) {
-          path.insert(0, "/" + std::to_string(index));
-          return true;
-        }
-        ++index;
-      }
-      return false;
-    }
-    case nlohmann::json::value_t::object:
-      for (const auto& [name, element] : value.get_ref<const nlohmann::json::object_t&>()) {
-        if (name.find('\0') != std::string::npos) {
-          problem = "an object key with a NUL character (\\u0000), which jsonb cannot store, ";
-          return true;
-        }
-        if (find_unstorable(element, problem, path, depth)) {
-          path.insert(0, "/" + escape_pointer_token(name));
-          return true;
-        }
-      }
-      return false;
-    default:
-      return false;
-  }
-}
 
 std::string demangle(const std::type_info& type) {
   int status = 0;
@@ -142,19 +46,14 @@ class CacheCore {
     if (options_.operation_timeout.count() > 0) {
       watchdog_ = std::make_unique<OperationWatchdog>(options_.operation_timeout);
     }
-    const std::string schema = quote_identifier(options_.schema);
-    get_ = make_statement(
-        "get", "SELECT value, size FROM " + schema + ".psycache_get($1::pg_catalog.text)");
-    put_ = make_statement("put", "SELECT " + schema +
-                                     ".psycache_put($1::pg_catalog.text, $2::pg_catalog.jsonb, "
-                                     "$3::pg_catalog.interval)");
-    remove_ =
-        make_statement("remove", "SELECT " + schema + ".psycache_remove($1::pg_catalog.text)");
-    cleanup_ = make_statement("cleanup", "SELECT " + schema + ".psycache_cleanup()");
-    flush_ = make_statement("flush", "SELECT " + schema + ".psycache_flush()");
-    stats_ = make_statement("stats", "SELECT entries, expired_entries, total_bytes FROM " + schema +
-                                         ".psycache_stats()");
-    statements_1_1_ = Statements11::for_schema(schema);
+    auto statements = make_cache_statements(options_.schema);
+    get_ = std::move(statements.get);
+    put_ = std::move(statements.put);
+    remove_ = std::move(statements.remove);
+    cleanup_ = std::move(statements.cleanup);
+    flush_ = std::move(statements.flush);
+    stats_ = std::move(statements.stats);
+    statements_1_1_ = Statements11::for_schema(quote_identifier(options_.schema));
   }
 
   const CacheOptions& options() const noexcept { return options_; }
@@ -258,28 +157,6 @@ class CacheCore {
   Statements11 statements_1_1_;
 };
 
-std::string storable_text(std::string_view key, const nlohmann::json& value,
-                          std::size_t max_value_bytes) {
-  const char* problem = nullptr;
-  if (std::string path; find_unstorable(value, problem, path)) {
-    throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": it contains " +
-                          problem + where(path));
-  }
-  std::string text;
-  try {
-    text = value.dump();
-  } catch (const nlohmann::json::exception& e) {
-    throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": " + e.what());
-  }
-  if (max_value_bytes != 0 && text.size() > max_value_bytes) {
-    throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": it is " +
-                          std::to_string(text.size()) +
-                          " bytes as JSON text, more than CacheOptions::max_value_bytes (" +
-                          std::to_string(max_value_bytes) + ")");
-  }
-  return text;
-}
-
 PoolHandle& pool_of(const CacheCore& core) { return core.pool(); }
 
 const Statements11& statements_1_1_of(const CacheCore& core) { return core.statements_1_1(); }
@@ -355,7 +232,7 @@ void PostgresCache::put_raw(std::string_view key, const nlohmann::json& value, T
               [&](CacheInstrumentation& i) { return i.start_cache_put_span(key, span_name); }};
   try {
     detail::validate_key(key);
-    std::string text = detail::storable_text(key, value, core.options().max_value_bytes);
+    std::string text = detail::value_text(key, value, core.options().max_value_bytes);
     const pqxx::row row =
         core.exec(core.put(), std::string{key}, std::move(text), ttl.to_interval());
     const auto size = row[0].as<std::size_t>();

@@ -1,7 +1,6 @@
 #include "cache_1_1.hpp"
 
 #include <charconv>
-#include <cstdio>
 
 #include <pqxx/nontransaction>
 #include <pqxx/prepared_statement>
@@ -9,52 +8,38 @@
 #include <psycache/errors.hpp>
 
 namespace psycache::detail {
-namespace {
-
-// The name is derived from the SQL (as in cache.cpp), so caches of different schemas or versions
-// never redefine each other's statements on a shared connection.
-PreparedSql prepared(std::string_view operation, std::string sql) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a
-  for (const char c : sql) {
-    hash = (hash ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
-  }
-  char hex[17];
-  (void)std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
-  return PreparedSql{"psycache_" + std::string{operation} + "_" + hex, std::move(sql)};
-}
-
-}  // namespace
 
 Statements11 Statements11::for_schema(const std::string& quoted_schema) {
   const std::string& s = quoted_schema;
   return Statements11{
-      .get_many = prepared(
+      .get_many = make_statement(
           "get_many", "SELECT value, size FROM " + s + ".psycache_get_many($1::pg_catalog.text[])"),
-      .put_many = prepared("put_many", "SELECT " + s +
-                                           ".psycache_put_many($1::pg_catalog.text[], "
-                                           "$2::pg_catalog.jsonb[], $3::pg_catalog.interval)"),
-      .remove_many =
-          prepared("remove_many", "SELECT " + s + ".psycache_remove_many($1::pg_catalog.text[])"),
-      .add = prepared("add", "SELECT " + s +
-                                 ".psycache_add($1::pg_catalog.text, $2::pg_catalog.jsonb, "
-                                 "$3::pg_catalog.interval)"),
-      .touch = prepared(
+      .put_many =
+          make_statement("put_many", "SELECT " + s +
+                                         ".psycache_put_many($1::pg_catalog.text[], "
+                                         "$2::pg_catalog.jsonb[], $3::pg_catalog.interval)"),
+      .remove_many = make_statement("remove_many",
+                                    "SELECT " + s + ".psycache_remove_many($1::pg_catalog.text[])"),
+      .add = make_statement("add", "SELECT " + s +
+                                       ".psycache_add($1::pg_catalog.text, $2::pg_catalog.jsonb, "
+                                       "$3::pg_catalog.interval)"),
+      .touch = make_statement(
           "touch", "SELECT " + s + ".psycache_touch($1::pg_catalog.text, $2::pg_catalog.interval)"),
       // The interval in whole microseconds (the server's resolution), exactly: the epoch of an
       // interval is a numeric.
-      .ttl = prepared("ttl", "SELECT CAST(pg_catalog.extract('epoch', " + s +
-                                 ".psycache_ttl($1::pg_catalog.text)) OPERATOR(pg_catalog.*) "
-                                 "1000000 AS pg_catalog.int8)"),
-      .incr = prepared("incr", "SELECT " + s +
-                                   ".psycache_incr($1::pg_catalog.text, $2::pg_catalog.int8, "
-                                   "$3::pg_catalog.interval)"),
+      .ttl = make_statement("ttl", "SELECT CAST(pg_catalog.extract('epoch', " + s +
+                                       ".psycache_ttl($1::pg_catalog.text)) OPERATOR(pg_catalog.*) "
+                                       "1000000 AS pg_catalog.int8)"),
+      .incr = make_statement("incr", "SELECT " + s +
+                                         ".psycache_incr($1::pg_catalog.text, $2::pg_catalog.int8, "
+                                         "$3::pg_catalog.interval)"),
   };
 }
 
-pqxx::result run(PoolHandle& pool, const PreparedSql& statement,
+pqxx::result run(PoolHandle& pool, const Statement& statement,
                  const std::vector<std::string>& params) {
   struct Call {
-    const PreparedSql& statement;
+    const Statement& statement;
     const std::vector<std::string>& params;
     pqxx::result result;
   };

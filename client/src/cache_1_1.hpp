@@ -13,20 +13,16 @@
 
 #include <psycache/pool.hpp>
 
+#include "cache_common.hpp"
+
 namespace psycache::detail {
 
 class CacheCore;
 class Spans;
 
-// One prepared statement: its name on the connection and its SQL.
-struct PreparedSql {
-  std::string name;
-  std::string sql;
-};
-
 // The statements of the 1.1 functions for one schema.
 struct Statements11 {
-  PreparedSql get_many, put_many, remove_many, add, touch, ttl, incr;
+  Statement get_many, put_many, remove_many, add, touch, ttl, incr;
 
   // quoted_schema: the schema as a quoted identifier.
   static Statements11 for_schema(const std::string& quoted_schema);
@@ -38,14 +34,9 @@ const Statements11& statements_1_1_of(const CacheCore& core);
 [[noreturn]] void fail_of(const CacheCore& core, Spans* spans, std::string_view operation,
                           const std::string_view* key = nullptr);
 
-// value as compact JSON text, unless jsonb cannot store it or it is longer than max_value_bytes
-// (0: no limit): then InvalidArgument naming key. The checks put_raw makes.
-std::string storable_text(std::string_view key, const nlohmann::json& value,
-                          std::size_t max_value_bytes);
-
 // Runs statement with params (text, none NULL) on a connection of pool: one round trip (two the
 // first time a connection sees the statement); returns every row.
-pqxx::result run(PoolHandle& pool, const PreparedSql& statement,
+pqxx::result run(PoolHandle& pool, const Statement& statement,
                  const std::vector<std::string>& params);
 
 // elements as a PostgreSQL array literal: {"a","b\"c"}, every element quoted.

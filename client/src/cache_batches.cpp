@@ -74,7 +74,7 @@ void PostgresCache::put_many_raw(const std::vector<std::pair<std::string, nlohma
     for (const auto& [key, value] : entries) {
       detail::validate_key(key);
       keys.push_back(key);
-      values.push_back(detail::storable_text(key, value, options().max_value_bytes));
+      values.push_back(detail::value_text(key, value, options().max_value_bytes));
     }
     const pqxx::result rows = detail::run(
         detail::pool_of(core), detail::statements_1_1_of(core).put_many,

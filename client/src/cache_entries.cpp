@@ -11,7 +11,7 @@ bool PostgresCache::add_raw(std::string_view key, const nlohmann::json& value, T
   const detail::CacheCore& core = *core_;
   try {
     detail::validate_key(key);
-    std::string text = detail::storable_text(key, value, options().max_value_bytes);
+    std::string text = detail::value_text(key, value, options().max_value_bytes);
     return detail::run(detail::pool_of(core), detail::statements_1_1_of(core).add,
                        {std::string{key}, std::move(text), ttl.to_interval()})
         .at(0)[0]

@@ -17,12 +17,6 @@ bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
-std::string describe(const Operation& operation) {
-  std::string description{operation.name};
-  if (operation.key != nullptr) description += " of key " + quote_for_message(*operation.key);
-  return description;
-}
-
 // SQLSTATEs that mean the connection is gone or cannot be had.
 bool is_connection_state(std::string_view state) {
   return starts_with(state, "08") || state == "57P01" || state == "57P02" || state == "57P03" ||
@@ -81,6 +75,12 @@ std::string sqlstate_of(const pqxx::sql_error& error) {
 }
 
 }  // namespace
+
+std::string describe(const Operation& operation) {
+  std::string description{operation.name};
+  if (operation.key != nullptr) description += " of key " + quote_for_message(*operation.key);
+  return description;
+}
 
 std::string tidy_server_message(std::string_view message) {
   std::string tidy;

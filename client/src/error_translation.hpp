@@ -22,6 +22,9 @@ struct Operation {
 // Must be called inside a catch block.
 [[noreturn]] void rethrow_translated(const Operation& operation);
 
+// "get of key \"k\"": the operation as the start of a message.
+std::string describe(const Operation& operation);
+
 // A server error message made fit for one line: no "ERROR:" prefix, no
 // echo of the statement, DETAIL and HINT kept.
 std::string tidy_server_message(std::string_view message);

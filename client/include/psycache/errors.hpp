@@ -17,11 +17,14 @@
 //   │                     57014; lock_timeout: 55P03; the connection stays
 //   │                     usable), or no answer came within
 //   │                     CacheOptions::operation_timeout (the connection is
-//   │                     closed)
+//   │                     closed), or an asynchronous operation ran past its
+//   │                     timeout
 //   ├─ ServerError        the server refused the operation for another reason
 //   │                     (missing extension or schema, insufficient privilege…)
-//   └─ ConversionError    a stored value does not convert to the requested C++
-//                         type, or a C++ value does not convert to JSON
+//   ├─ ConversionError    a stored value does not convert to the requested C++
+//   │                     type, or a C++ value does not convert to JSON
+//   └─ OperationCancelled an asynchronous operation was cancelled through its
+//                         Asio cancellation slot
 //
 // Errors that come from the server carry its SQLSTATE in sqlstate().
 //
@@ -64,8 +67,9 @@ class ConnectionError : public Error {
 
 // A wait ran out: for a pooled connection (PoolOptions::acquire_timeout), for
 // a statement or a lock on the server (PoolOptions::statement_timeout and
-// lock_timeout; sqlstate() is 57014 or 55P03), or for the server's answer
-// (CacheOptions::operation_timeout).
+// lock_timeout; sqlstate() is 57014 or 55P03), for the server's answer
+// (CacheOptions::operation_timeout), or for an asynchronous operation
+// (AsyncPoolOptions::operation_timeout).
 class TimeoutError : public ConnectionError {
  public:
   using ConnectionError::ConnectionError;
@@ -83,6 +87,14 @@ class ServerError : public Error {
 // to the requested type (the message names the key, the type and the reason),
 // or a C++ value could not be converted to JSON.
 class ConversionError : public Error {
+ public:
+  using Error::Error;
+};
+
+// An asynchronous operation was cancelled (its cancellation slot was emitted)
+// before it completed. A put or remove that was already sent may have taken
+// effect; the server was asked to cancel it.
+class OperationCancelled : public Error {
  public:
   using Error::Error;
 };

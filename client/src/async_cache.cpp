@@ -1,0 +1,415 @@
+#include <charconv>
+#include <libpq-fe.h>
+
+#include <asio/dispatch.hpp>
+#include <pqxx/except>
+
+#include <psycache/async_cache.hpp>
+
+#include "cache_common.hpp"
+#include "error_translation.hpp"
+#include "spans.hpp"
+#include "validation.hpp"
+
+namespace psycache {
+namespace detail {
+
+// What every copy of an AsyncPostgresCache shares.
+class AsyncCacheCore {
+ public:
+  AsyncCacheCore(std::unique_ptr<AsyncPoolHandle> pool, CacheOptions options)
+      : pool_(std::move(pool)), executor_(pool_->get_executor()), options_(std::move(options)) {
+    validate_schema(options_.schema);
+    for (const auto& instrumentation : options_.instrumentations) {
+      if (!instrumentation) {
+        throw InvalidArgument("invalid cache options: an instrumentation is null");
+      }
+    }
+    auto statements = make_cache_statements(options_.schema);
+    const auto convert = [](Statement& statement) {
+      return AsyncStatement{std::move(statement.name), std::move(statement.sql)};
+    };
+    get_ = convert(statements.get);
+    put_ = convert(statements.put);
+    remove_ = convert(statements.remove);
+    cleanup_ = convert(statements.cleanup);
+    flush_ = convert(statements.flush);
+  }
+
+  const CacheOptions& options() const noexcept { return options_; }
+  const asio::any_io_executor& executor() const noexcept { return executor_; }
+  const AsyncStatement& get() const noexcept { return get_; }
+  const AsyncStatement& put() const noexcept { return put_; }
+  const AsyncStatement& remove() const noexcept { return remove_; }
+  const AsyncStatement& cleanup() const noexcept { return cleanup_; }
+  const AsyncStatement& flush() const noexcept { return flush_; }
+
+  // Hands query to the pool on the pool's executor, and wires the caller's
+  // cancellation slot to the pool's cancel.
+  void submit(const std::shared_ptr<const AsyncCacheCore>& self,
+              const std::shared_ptr<AsyncQuery>& query, asio::cancellation_slot slot) const {
+    if (slot.is_connected()) {
+      slot.emplace<Canceller>(Canceller{self, query});
+    }
+    asio::dispatch(executor_, [self, query] { self->pool_->submit(query); });
+  }
+
+ private:
+  // Emitted from any thread: ends the query on the pool's executor. Posted,
+  // not dispatched: completing clears the slot, which destroys this handler,
+  // so that must not happen inside the call.
+  struct Canceller {
+    std::shared_ptr<const AsyncCacheCore> core;
+    std::weak_ptr<AsyncQuery> query;
+    void operator()(asio::cancellation_type /*type*/) const {
+      asio::post(core->executor_, [core = core, query = query] {
+        if (auto pending = query.lock()) {
+          core->pool_->cancel(
+              pending, std::make_exception_ptr(OperationCancelled("the operation was cancelled")));
+        }
+      });
+    }
+  };
+
+  std::unique_ptr<AsyncPoolHandle> pool_;
+  asio::any_io_executor executor_;
+  CacheOptions options_;
+  AsyncStatement get_, put_, remove_, cleanup_, flush_;
+};
+
+namespace {
+
+// The one row a cache statement returns, or the error it stands for; throws a
+// psycache error without the operation's name.
+const PGresult* checked(const PgResult& result, const std::exception_ptr& failure) {
+  if (failure) std::rethrow_exception(failure);
+  const ExecStatusType status = PQresultStatus(result.get());
+  if (status == PGRES_TUPLES_OK && PQntuples(result.get()) == 1) return result.get();
+  if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR) {
+    const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+    throw pqxx::sql_error(PQresultErrorMessage(result.get()), "", state);
+  }
+  if (status == PGRES_PIPELINE_ABORTED) {
+    throw pqxx::broken_connection("the query was aborted by an earlier error in its pipeline");
+  }
+  throw Error(std::string{"unexpected answer from the server: "} + PQresStatus(status));
+}
+
+std::int64_t int_field(const PGresult* result, int column) {
+  const char* text = PQgetvalue(result, 0, column);
+  const auto length = static_cast<std::size_t>(PQgetlength(result, 0, column));
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text, text + length, value);
+  if (ec != std::errc{} || end != text + length) {
+    throw Error("unexpected answer from the server: \"" + shorten({text, length}) +
+                "\" is not an integer");
+  }
+  return value;
+}
+
+// Rethrows the exception being handled as the psycache error the caller
+// gets: errors of the pool get the operation's name in front.
+[[noreturn]] void rethrow_for(const Operation& operation) {
+  const auto prefixed = [&](const Error& e) {
+    return describe(operation) + " failed: " + e.what();
+  };
+  try {
+    rethrow_translated(operation);
+  } catch (const InvalidArgument&) {
+    throw;
+  } catch (const ConversionError&) {
+    throw;
+  } catch (const ServerError&) {
+    throw;
+  } catch (const TimeoutError& e) {
+    throw TimeoutError(prefixed(e), e.sqlstate());
+  } catch (const ConnectionError& e) {
+    if (e.sqlstate().empty() &&
+        std::string_view{e.what()}.substr(0, describe(operation).size()) != describe(operation)) {
+      throw ConnectionError(prefixed(e));
+    }
+    throw;
+  } catch (const OperationCancelled& e) {
+    throw OperationCancelled(prefixed(e));
+  }
+}
+
+// One operation of the cache: its spans, the caller's handler, and how the
+// row becomes a result.
+template <class... Results>
+class CacheQuery : public AsyncQuery {
+ public:
+  using Completion = std::unique_ptr<AsyncCompletion<Results...>>;
+
+  // key is the first parameter when has_key.
+  CacheQuery(std::shared_ptr<const AsyncCacheCore> core, std::string_view operation,
+             std::string&& key, bool has_key, Completion completion)
+      : core_(std::move(core)),
+        operation_(operation),
+        has_key_(has_key),
+        completion_(std::move(completion)) {
+    params[0] = std::move(key);
+  }
+
+  template <class Start>
+  void start_spans(const CacheOptions& options, Start start) {
+    spans_.emplace(options.instrumentations, start);
+  }
+
+  // Fails the operation before anything is sent; called in a catch block.
+  void fail_now() { fail(); }
+
+  asio::cancellation_slot cancellation_slot() const noexcept {
+    return completion_->cancellation_slot();
+  }
+
+ protected:
+  // The row as the caller's results, after telling the spans.
+  virtual std::tuple<Results...> convert(const PGresult* row) = 0;
+
+  const std::string& key() const noexcept { return params[0]; }
+  template <class Record>
+  void record(Record record) {
+    if (spans_) spans_->record(record);
+  }
+
+ private:
+  void complete(PgResult result, std::exception_ptr failure) final {
+    try {
+      std::tuple<Results...> results = convert(checked(result, failure));
+      spans_.reset();
+      std::apply(
+          [&](auto&&... values) {
+            completion_->complete(nullptr, std::forward<decltype(values)>(values)...);
+          },
+          std::move(results));
+    } catch (...) {
+      fail();
+    }
+  }
+
+  void fail() noexcept {
+    std::exception_ptr error;
+    try {
+      const std::string_view key{params[0]};
+      rethrow_for(Operation{
+          .name = operation_, .key = has_key_ ? &key : nullptr, .schema = core_->options().schema});
+    } catch (const Error& e) {
+      error = std::current_exception();
+      try {
+        record([&](CacheSpan& span) { span.record_error(e); });
+      } catch (...) {
+        // An instrumentation threw while told of an error: the caller still
+        // gets the operation's error.
+      }
+    } catch (...) {
+      error = std::current_exception();
+    }
+    spans_.reset();
+    completion_->complete(std::move(error), Results{}...);
+  }
+
+  // Keeps the options (and the pool's handle) alive while the query is.
+  std::shared_ptr<const AsyncCacheCore> core_;
+  std::string_view operation_;
+  bool has_key_;
+  std::optional<Spans> spans_;
+  Completion completion_;
+};
+
+class GetQuery final : public CacheQuery<std::optional<nlohmann::json>> {
+ public:
+  using CacheQuery::CacheQuery;
+
+ private:
+  std::tuple<std::optional<nlohmann::json>> convert(const PGresult* row) override {
+    if (PQgetisnull(row, 0, 0) != 0) {
+      record([](CacheSpan& span) { span.record_cache_miss(); });
+      return {std::nullopt};
+    }
+    const char* text = PQgetvalue(row, 0, 0);
+    std::optional<nlohmann::json> json;
+    try {
+      json.emplace(nlohmann::json::parse(text, text + PQgetlength(row, 0, 0)));
+    } catch (const nlohmann::json::exception& e) {
+      throw ConversionError("the value stored under key " + quote_for_message(key()) +
+                            " cannot be read into nlohmann::json: " + shorten(e.what()));
+    }
+    const auto size = static_cast<std::size_t>(int_field(row, 1));
+    record([&](CacheSpan& span) { span.record_cache_hit(size); });
+    return {std::move(json)};
+  }
+};
+
+class PutQuery final : public CacheQuery<> {
+ public:
+  using CacheQuery::CacheQuery;
+
+ private:
+  std::tuple<> convert(const PGresult* row) override {
+    const auto size = static_cast<std::size_t>(int_field(row, 0));
+    record([&](CacheSpan& span) { span.record_put(size); });
+    return {};
+  }
+};
+
+class RemoveQuery final : public CacheQuery<bool> {
+ public:
+  using CacheQuery::CacheQuery;
+
+ private:
+  std::tuple<bool> convert(const PGresult* row) override {
+    const bool removed = PQgetvalue(row, 0, 0)[0] == 't';
+    record([](CacheSpan& span) { span.record_removed(); });
+    return {removed};
+  }
+};
+
+class DeleteQuery final : public CacheQuery<std::int64_t> {
+ public:
+  DeleteQuery(std::shared_ptr<const AsyncCacheCore> core, bool flush, Completion completion)
+      : CacheQuery(std::move(core), flush ? "flush" : "cleanup_expired", std::string{}, false,
+                   std::move(completion)),
+        flush_(flush) {}
+
+ private:
+  std::tuple<std::int64_t> convert(const PGresult* row) override {
+    const std::int64_t deleted = int_field(row, 0);
+    record([&](CacheSpan& span) {
+      if (flush_) {
+        span.record_flush(deleted);
+      } else {
+        span.record_cleanup(deleted);
+      }
+    });
+    return {deleted};
+  }
+
+  bool flush_;
+};
+
+}  // namespace
+}  // namespace detail
+
+using detail::AsyncCacheCore;
+
+AsyncPostgresCache::AsyncPostgresCache(std::unique_ptr<detail::AsyncPoolHandle> pool,
+                                       CacheOptions options)
+    : core_(std::make_shared<const AsyncCacheCore>(std::move(pool), std::move(options))) {}
+
+void AsyncPostgresCache::throw_null_pool() {
+  throw InvalidArgument("invalid pool: the shared_ptr is null");
+}
+
+asio::any_io_executor AsyncPostgresCache::get_executor() const noexcept {
+  return core_->executor();
+}
+
+const CacheOptions& AsyncPostgresCache::options() const noexcept { return core_->options(); }
+
+asio::any_io_executor AsyncPostgresCache::executor_of(const Core& core) noexcept {
+  return core->executor();
+}
+
+std::exception_ptr AsyncPostgresCache::conversion_error(std::string_view key,
+                                                        const std::type_info& type, bool from_json,
+                                                        const char* reason) noexcept {
+  try {
+    detail::throw_conversion_error(key, type, from_json, reason);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+void AsyncPostgresCache::start_get(
+    const Core& core, std::string&& key, std::string_view span_name,
+    std::unique_ptr<detail::AsyncCompletion<std::optional<nlohmann::json>>> completion) {
+  auto query =
+      std::make_shared<detail::GetQuery>(core, "get", std::move(key), true, std::move(completion));
+  try {
+    query->start_spans(core->options(), [&](CacheInstrumentation& i) {
+      return i.start_cache_get_span(query->params[0], span_name);
+    });
+    detail::validate_key(query->params[0]);
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->get();
+  query->param_count = 1;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_put(const Core& core, std::string&& key, const nlohmann::json& value,
+                                   Ttl ttl, std::string_view span_name,
+                                   const std::exception_ptr& failure,
+                                   std::unique_ptr<detail::AsyncCompletion<>> completion) {
+  auto query =
+      std::make_shared<detail::PutQuery>(core, "put", std::move(key), true, std::move(completion));
+  try {
+    // A value the typed layer could not convert: no span, as in PostgresCache::put.
+    if (failure) std::rethrow_exception(failure);
+    query->start_spans(core->options(), [&](CacheInstrumentation& i) {
+      return i.start_cache_put_span(query->params[0], span_name);
+    });
+    detail::validate_key(query->params[0]);
+    query->params[1] = detail::value_text(query->params[0], value, core->options().max_value_bytes);
+    query->params[2] = ttl.to_interval();
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->put();
+  query->param_count = 3;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_remove(const Core& core, std::string&& key,
+                                      std::unique_ptr<detail::AsyncCompletion<bool>> completion) {
+  auto query = std::make_shared<detail::RemoveQuery>(core, "remove", std::move(key), true,
+                                                     std::move(completion));
+  try {
+    query->start_spans(core->options(), [&](CacheInstrumentation& i) {
+      return i.start_cache_remove_span(query->params[0]);
+    });
+    detail::validate_key(query->params[0]);
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->remove();
+  query->param_count = 1;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_delete(
+    const Core& core, bool flush,
+    std::unique_ptr<detail::AsyncCompletion<std::int64_t>> completion) {
+  auto query = std::make_shared<detail::DeleteQuery>(core, flush, std::move(completion));
+  try {
+    query->start_spans(core->options(), [&](CacheInstrumentation& i) {
+      return flush ? i.start_cache_flush_span() : i.start_cache_cleanup_span();
+    });
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = flush ? &core->flush() : &core->cleanup();
+  query->param_count = 0;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+AsyncCleanupService AsyncPostgresCache::start_cleanup(std::chrono::nanoseconds interval,
+                                                      CleanupErrorHandler on_error) {
+  return AsyncCleanupService{
+      get_executor(),
+      [cache = *this](std::function<void(std::exception_ptr)> done) mutable {
+        cache.async_cleanup_expired(
+            [done = std::move(done)](std::exception_ptr error, std::int64_t /*deleted*/) {
+              done(std::move(error));
+            });
+      },
+      interval, std::move(on_error)};
+}
+
+}  // namespace psycache
