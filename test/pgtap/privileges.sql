@@ -120,11 +120,15 @@ SELECT is((SELECT value FROM public.psycache_get($$x'); DELETE FROM public.psyca
 SELECT is(public.psycache_remove($$x'); DELETE FROM public.psycache; --$$), true,
           'and removed as one key');
 
--- psycache creates no SECURITY DEFINER function, so no grant can be used to escalate.
-SELECT is((SELECT count(*) FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
+-- One SECURITY DEFINER function only: psycache_create_cache, which must create C functions (a
+-- superuser's right) and checks the caller itself; its search_path is pinned, so nothing the
+-- caller plants is resolved with the definer's rights.
+SELECT is((SELECT array_agg(p.proname::text || ' ' || coalesce(p.proconfig::text, '{}'))
+           FROM pg_proc p JOIN pg_depend d ON d.objid = p.oid
            JOIN pg_extension e ON e.oid = d.refobjid
-           WHERE e.extname = 'psycache' AND p.prosecdef), 0::bigint,
-          'no psycache function is SECURITY DEFINER');
+           WHERE e.extname = 'psycache' AND p.prosecdef),
+          ARRAY['psycache_create_cache {"search_path=pg_catalog, pg_temp"}'],
+          'the one SECURITY DEFINER function is psycache_create_cache, with a pinned search_path');
 SELECT is((SELECT count(*) FROM information_schema.role_routine_grants
            WHERE routine_name LIKE 'psycache%' AND grantee = 'PUBLIC'), 0::bigint,
           'PUBLIC may execute no psycache function');

@@ -20,9 +20,9 @@
 namespace psycache {
 
 struct CacheOptions {
-  // The schema the psycache extension was created in (`CREATE EXTENSION
-  // psycache SCHEMA ...`, or init_db with InitOptions::schema). A database holds
-  // at most one psycache, so this names where it is, not which of several.
+  // The schema of the cache: where the extension was created (`CREATE EXTENSION
+  // psycache SCHEMA ...`), or a further cache made by psycache_create_cache,
+  // init_db with InitOptions::schema, or a portable install.
   // Used as an identifier, exactly as written: case and special characters are
   // kept (no folding to lower case as unquoted SQL would do).
   std::string schema = "public";
