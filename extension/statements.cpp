@@ -6,6 +6,7 @@
 
 #include "boundary.hpp"
 #include "errors.hpp"
+#include "schema_plans.hpp"
 
 namespace psycache {
 namespace {
@@ -65,44 +66,8 @@ std::string SqlFor(Statement statement, const std::string& schema) {
   throw Error(ERRCODE_INTERNAL_ERROR, "unknown psycache statement");
 }
 
-// The kept plans of one extension schema. They are keyed by the schema's OID, so that the
-// extension can be dropped and created again in another schema, and they remember the quoted
-// name their SQL was written with, in case the schema is renamed.
-struct SchemaPlans {
-  Oid schema;
-  std::string quoted_name;
-  std::array<SPIPlanPtr, kStatementCount> plans{};
-};
-
-// Backend-lifetime cache. A backend serves a single database, so this holds one entry but for
-// the rare DROP/CREATE EXTENSION in another schema.
-std::vector<SchemaPlans> plan_cache;
-
-void FreePlans(SchemaPlans& entry) {
-  for (SPIPlanPtr& plan : entry.plans) {
-    if (plan != nullptr) {
-      SPIPlanPtr doomed = plan;
-      plan = nullptr;
-      PgCall([doomed] { return SPI_freeplan(doomed); });
-    }
-  }
-}
-
-// The plans for the schema of the function being called.
-SchemaPlans& PlansFor(FunctionCallInfo fcinfo) {
-  Oid schema = InvalidOid;
-  const char* quoted = ExtensionSchema(fcinfo, &schema);
-  for (SchemaPlans& entry : plan_cache) {
-    if (entry.schema != schema) continue;
-    if (entry.quoted_name != quoted) {
-      FreePlans(entry);
-      entry.quoted_name = quoted;
-    }
-    return entry;
-  }
-  plan_cache.push_back(SchemaPlans{schema, quoted});
-  return plan_cache.back();
-}
+// Backend-lifetime plans, per cache schema.
+SchemaPlanCache<kStatementCount> plan_cache;
 
 // Copies datum out of SPI's memory into context. A value stored out of line (TOAST) is fetched
 // now, so that the result holds the value itself rather than a pointer into the table.
@@ -203,7 +168,7 @@ char* CleanupBatchSql(const char* table) {
 
 StatementResult RunStatement(FunctionCallInfo fcinfo, Statement statement, Datum* args) {
   const auto index = static_cast<size_t>(statement);
-  SchemaPlans& entry = PlansFor(fcinfo);
+  SchemaPlans<kStatementCount>& entry = plan_cache.For(fcinfo);
   SPIPlanPtr* plan = &entry.plans[index];
   const std::string sql = *plan == nullptr ? SqlFor(statement, entry.quoted_name) : std::string();
   const char* sql_text = sql.c_str();

@@ -6,6 +6,7 @@
 
 #include "boundary.hpp"
 #include "errors.hpp"
+#include "schema_plans.hpp"
 
 namespace psycache {
 namespace {
@@ -141,40 +142,8 @@ std::string SqlFor(Statement11 statement, const std::string& schema) {
   throw Error(ERRCODE_INTERNAL_ERROR, "unknown psycache statement");
 }
 
-// The kept plans of one extension schema, keyed by its OID, with the quoted name their SQL was
-// written with (see SchemaPlans in statements.cpp: the same rules).
-struct SchemaPlans {
-  Oid schema;
-  std::string quoted_name;
-  std::array<SPIPlanPtr, kStatementCount> plans{};
-};
-
-std::vector<SchemaPlans> plan_cache;
-
-void FreePlans(SchemaPlans& entry) {
-  for (SPIPlanPtr& plan : entry.plans) {
-    if (plan != nullptr) {
-      SPIPlanPtr doomed = plan;
-      plan = nullptr;
-      PgCall([doomed] { return SPI_freeplan(doomed); });
-    }
-  }
-}
-
-SchemaPlans& PlansFor(FunctionCallInfo fcinfo) {
-  Oid schema = InvalidOid;
-  const char* quoted = ExtensionSchema(fcinfo, &schema);
-  for (SchemaPlans& entry : plan_cache) {
-    if (entry.schema != schema) continue;
-    if (entry.quoted_name != quoted) {
-      FreePlans(entry);
-      entry.quoted_name = quoted;
-    }
-    return entry;
-  }
-  plan_cache.push_back(SchemaPlans{schema, quoted});
-  return plan_cache.back();
-}
+// Backend-lifetime plans, per cache schema.
+SchemaPlanCache<kStatementCount> plan_cache;
 
 // datum, fetched if it is stored out of line, in the current memory context.
 Datum Inline(Datum datum, Form_pg_attribute attribute) {
@@ -243,7 +212,7 @@ StatementResult Execute(SPIPlanPtr* plan, const char* sql, const StatementSpec& 
 StatementResult RunStatement11(FunctionCallInfo fcinfo, Statement11 statement, Datum* args,
                                Tuplestorestate* sink, TupleDesc sink_desc) {
   const auto index = static_cast<size_t>(statement);
-  SchemaPlans& entry = PlansFor(fcinfo);
+  SchemaPlans<kStatementCount>& entry = plan_cache.For(fcinfo);
   SPIPlanPtr* plan = &entry.plans[index];
   const std::string sql = *plan == nullptr ? SqlFor(statement, entry.quoted_name) : std::string();
   const char* sql_text = sql.c_str();
