@@ -289,7 +289,7 @@ TEST_CASE("add stores only a missing key: it prints 1, then 0, and the first val
   check_done(run_on_cache("get", {"lock"}), "\"first\"\n");
 }
 
-TEST_CASE("touch gives a live key a new TTL and prints 1; a missing key prints 0") {
+TEST_CASE("touch gives a live key a new TTL and prints 1, a missing key prints 0") {
   empty_cache();
   put("k", "1", "1m");
   check_done(run_on_cache("touch", {"k", "--ttl", "2h"}), "1\n");
@@ -297,7 +297,7 @@ TEST_CASE("touch gives a live key a new TTL and prints 1; a missing key prints 0
   check_done(run_on_cache("touch", {"missing", "--ttl", "2h"}), "0\n");
 }
 
-TEST_CASE("ttl prints the seconds left; a miss exits 1") {
+TEST_CASE("ttl prints the seconds left, a miss exits 1") {
   empty_cache();
   put("k", "1", "90s");
   const ProcessResult left = run_on_cache("ttl", {"k"});

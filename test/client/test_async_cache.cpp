@@ -198,7 +198,7 @@ TEST_CASE("When every connection is full, operations wait in order, up to acquir
   CHECK_FALSE(*blocked);
 }
 
-TEST_CASE("A query held up on the server ends by timeout or cancellation; the pool stays healthy") {
+TEST_CASE("A query held up on the server ends by timeout or cancellation, the pool stays healthy") {
   psycache::test::reset_extension();
   asio::io_context io{1};
   psycache::AsyncConnectionPool pool{

@@ -37,7 +37,7 @@ double seconds_left(const std::string& key) {
 
 }  // namespace
 
-TEST_CASE_METHOD(Fixture, "A stored value is returned as sent; a missing key is a miss") {
+TEST_CASE_METHOD(Fixture, "A stored value is returned as sent, a missing key is a miss") {
   const std::string key = unique_key();
   CHECK_FALSE(cache.get_raw(key));
   cache.put_raw(key, json{{"foo", "bar"}}, 10);
@@ -67,7 +67,7 @@ TEST_CASE_METHOD(Fixture, "A second put replaces the value and the expiry") {
   CHECK(*query_value("SELECT count(*) FROM public.psycache") == "1");
 }
 
-TEST_CASE_METHOD(Fixture, "A removed entry is a miss; remove says whether there was one") {
+TEST_CASE_METHOD(Fixture, "A removed entry is a miss, remove says whether there was one") {
   const std::string key = unique_key();
   cache.put_raw(key, json{{"foo", "bar"}}, 10);
   CHECK(cache.get_raw(key));
@@ -160,7 +160,7 @@ TEST_CASE("A cache can share ownership of its pool") {
                   psycache::InvalidArgument);
 }
 
-TEST_CASE("Each operation is one round trip; the statement is prepared once per connection") {
+TEST_CASE("Each operation is one round trip, the statement is prepared once per connection") {
   psycache::test::reset_extension();
   const auto connection = psycache::test::connect();
   std::FILE* trace = std::tmpfile();

@@ -97,7 +97,7 @@ std::string count_entries() { return *query_value("SELECT count(*) FROM public.p
 
 #define BOTH_CACHES(name) TEMPLATE_TEST_CASE(name, "[scenario]", SyncDriver, AsyncDriver)
 
-BOTH_CACHES("A stored value is returned as sent; a missing key is a miss") {
+BOTH_CACHES("A stored value is returned as sent, a missing key is a miss") {
   psycache::test::reset_extension();
   TestType cache;
   const std::string key = unique_key();
@@ -118,7 +118,7 @@ BOTH_CACHES("Any JSON document is a value, not only objects") {
   }
 }
 
-BOTH_CACHES("A second put replaces the value; remove says whether there was one") {
+BOTH_CACHES("A second put replaces the value, remove says whether there was one") {
   psycache::test::reset_extension();
   TestType cache;
   const std::string key = unique_key();
