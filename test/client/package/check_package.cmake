@@ -1,7 +1,7 @@
 # Installs the build tree into a scratch prefix, then builds a consumer with
 # find_package(psycache) and another with pkg-config, and runs both.
 #   cmake -DBUILD_DIR=... -DWORK_DIR=... -DCONSUMER_DIR=... -DCXX=... -DGENERATOR=...
-#         [-DSANITIZE=ON] [-DINSTALLED=ON -DVERSION=x.y.z] -P check_package.cmake
+#         [-DSANITIZE=ON] [-DINSTALLED=ON -DVERSION=x.y.z] [-DSENTRY_DIR=...] -P check_package.cmake
 # With INSTALLED, nothing is installed: both consumers use what the system has (the
 # libpsycache-dev package), found where CMake and pkg-config look by default.
 set(prefix "${WORK_DIR}/prefix")
@@ -78,5 +78,20 @@ string(STRIP "${last_output}" output)
 string(REGEX REPLACE "\n.*" "" output "${output}")  # the statement's first line
 if(NOT output STREQUAL expected)
   message(FATAL_ERROR "the pkg-config consumer printed: ${output}")
+endif()
+# The component sentry, where the build has it: find_package(psycache COMPONENTS sentry).
+if(SENTRY_DIR)
+  run(${CMAKE_COMMAND} -S "${CONSUMER_DIR}/sentry" -B "${WORK_DIR}/sentry-build" -G "${GENERATOR}"
+      ${prefix_args} "-Dsentry_DIR=${SENTRY_DIR}" "-DCMAKE_CXX_COMPILER=${CXX}"
+      "-DCMAKE_CXX_FLAGS=${sanitize_flags}" "-DCMAKE_EXE_LINKER_FLAGS=${sanitize_flags}")
+  run(${CMAKE_COMMAND} --build "${WORK_DIR}/sentry-build")
+  run("${WORK_DIR}/sentry-build/sentry_consumer")
+  string(STRIP "${last_output}" output)
+  if(NOT output STREQUAL "psycache::sentry works")
+    message(FATAL_ERROR "the psycache::sentry consumer printed: ${output}")
+  endif()
+  message(STATUS "psycache's component sentry works")
+else()
+  message(STATUS "psycache was built without sentry-native: the component sentry is not checked")
 endif()
 message(STATUS "psycache's CMake package and pkg-config file work")
