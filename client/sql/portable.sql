@@ -775,8 +775,8 @@ BEGIN
                       owner, schema_name);
   END IF;
   IF schema_name ~ '["$''\\]' THEN
-    RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name',
-      MESSAGE = format('invalid schema name %s for a portable cache', schema_name),
+    RAISE EXCEPTION USING ERRCODE = 'invalid_name',
+      MESSAGE = format('invalid schema name %L for a portable cache', schema_name),
       DETAIL = 'A portable cache refuses the characters ", $, '' and \ in the name of its schema.';
   END IF;
   IF EXISTS (SELECT FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang
@@ -865,11 +865,15 @@ BEGIN
       MESSAGE = format('schema %I holds the psycache portable install''s own cache', schema_name),
       HINT = 'Drop its table and functions yourself, or the schema with DROP SCHEMA ... CASCADE.';
   END IF;
-  -- The functions of this script, in PL/pgSQL or SQL: never the extension's C functions.
+  -- The functions of this script, in PL/pgSQL or SQL: never an extension's (the psycache
+  -- extension's are C, PL/pgSQL and SQL).
   FOR f IN
     SELECT p.oid FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
     WHERE n.nspname = schema_name
       AND p.prolang IN (SELECT l.oid FROM pg_language AS l WHERE l.lanname IN ('plpgsql', 'sql'))
+      AND NOT EXISTS (SELECT FROM pg_depend AS d
+                      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                        AND d.deptype = 'e')
       AND p.proname IN ('psycache_get', 'psycache_put', 'psycache_remove', 'psycache_cleanup',
                         'psycache_flush', 'psycache_stats', 'psycache_get_many',
                         'psycache_put_many', 'psycache_remove_many', 'psycache_add',
