@@ -1,7 +1,8 @@
--- psycache, portable: the cache table and the cache functions of the psycache extension, written
--- in SQL and PL/pgSQL, for a server where the extension cannot be installed (most managed
--- PostgreSQL services). The same table, the same signatures, the same results and the same errors
--- (SQLSTATE and message), so every client works unchanged; the extension stays the fast path.
+-- psycache, portable: the cache table and the cache functions of the psycache extension, version
+-- 1.1 (the six of 1.0, the seven of 1.1 and the four that manage several caches), written in SQL
+-- and PL/pgSQL, for a server where the extension cannot be installed (most managed PostgreSQL
+-- services). The same table, the same signatures, the same results and the same errors (SQLSTATE
+-- and message), so every client works unchanged; the extension stays the fast path.
 --
 -- @schema@ stands for the cache's schema, a quoted identifier: psycache::init_db and
 -- `psycache init-db --portable --schema S` put it in (the CLI prints the result). Running the
@@ -13,7 +14,8 @@
 -- schema, run the script again.
 --
 -- Not here: the background worker and pg_cron scheduling (clean up from the client, or schedule
--- SELECT S.psycache_cleanup() yourself), and the worker columns of psycache_stats stay NULL.
+-- SELECT S.psycache_cleanup_all() yourself), and the worker columns of psycache_stats stay NULL.
+-- Different: psycache_create_cache runs with the caller's rights (see its section).
 --
 -- Each function is one section below; a new cache function of the extension gets its twin as a
 -- new section, and a line in the REVOKE at the end.
