@@ -191,9 +191,10 @@ TEST_CASE("init_db installs the portable functions, which the cache uses unchang
   CHECK(psycache::init_db(*connection, {.schema = "cache_a", .portable = true}) == "cache_a");
   CHECK(psycache::init_db(*connection, {.schema = "cache_a", .portable = true}) == "cache_a");
   CHECK(*query_value("SELECT count(*) FROM pg_extension WHERE extname = 'psycache'") == "0");
-  CHECK(*query_value("SELECT string_agg(DISTINCT l.lanname, ',') FROM pg_proc AS p JOIN "
-                     "pg_language AS l ON l.oid = p.prolang WHERE p.pronamespace = "
-                     "'cache_a'::regnamespace") == "plpgsql");
+  // PL/pgSQL, and SQL for psycache_caches (as the extension's).
+  CHECK(*query_value("SELECT string_agg(DISTINCT l.lanname, ',' ORDER BY l.lanname) FROM pg_proc "
+                     "AS p JOIN pg_language AS l ON l.oid = p.prolang WHERE p.pronamespace = "
+                     "'cache_a'::regnamespace") == "plpgsql,sql");
   psycache::ConnectionPool pool{psycache::test::dsn()};
   psycache::PostgresCache cache{pool, {.schema = "cache_a"}};
   cache.put_raw("k", json{{"portable", true}}, 60);

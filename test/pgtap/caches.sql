@@ -1,6 +1,7 @@
 -- Several caches in one database: psycache_create_cache gives a schema its own table and cache
 -- functions, with the same names and signatures; each cache keeps its own data, flush, cleanup and
--- stats. Who may create, use and drop one.
+-- stats. Who may create, use and drop one. Against the extension, and against the portable install
+-- (see install.psql), whose psycache_create_cache copies its PL/pgSQL cache functions.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(47);
@@ -8,15 +9,15 @@ SELECT plan(47);
 CREATE ROLE psycache_tap_creator;
 CREATE ROLE psycache_tap_nobody;
 SELECT format('GRANT CREATE ON DATABASE %I TO psycache_tap_creator', current_database()) \gexec
-CREATE SCHEMA psycache_tap AUTHORIZATION psycache_tap_creator;
 CREATE SCHEMA cache_a AUTHORIZATION psycache_tap_creator;
 CREATE SCHEMA "Cache B" AUTHORIZATION psycache_tap_creator;
 CREATE SCHEMA not_yours;
 
 
--- A role that is no superuser installs the extension and makes two more caches.
+-- A role that is no superuser installs psycache in its schema psycache_tap and makes two more
+-- caches.
 SET ROLE psycache_tap_creator;
-CREATE EXTENSION psycache SCHEMA psycache_tap;
+\ir install.psql
 GRANT USAGE ON SCHEMA psycache_tap TO psycache_tap_nobody;
 SELECT lives_ok($$SELECT psycache_tap.psycache_create_cache('cache_a')$$,
                 'the extension''s owner makes a cache in its schema cache_a');
@@ -48,15 +49,17 @@ SELECT is((SELECT relpersistence::text || ' ' || array_to_string(reloptions, ','
            FROM pg_class WHERE oid = 'cache_a.psycache'::regclass),
           'u autovacuum_vacuum_scale_factor=0.02,autovacuum_vacuum_threshold=1000',
           'unlogged, with the extension''s storage settings');
--- The cache functions: every C function of the extension but the two pg_cron ones.
+-- The cache functions: every C function of the extension but the two pg_cron ones; every PL/pgSQL
+-- function of the portable install but the three that manage caches.
 CREATE FUNCTION pg_temp.cache_functions(schema_name name) RETURNS SETOF text LANGUAGE sql AS $$
   SELECT format('%s(%s) returns %s, %s, strict %s, definer %s, parallel %s', p.proname,
                 pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), p.provolatile,
                 p.proisstrict, p.prosecdef, p.proparallel)
   FROM pg_proc AS p
   WHERE p.pronamespace = schema_name::regnamespace
-    AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c')
-    AND p.proname NOT IN ('psycache_schedule_cleanup', 'psycache_unschedule_cleanup')
+    AND p.prolang IN (SELECT oid FROM pg_language WHERE lanname IN ('c', 'plpgsql'))
+    AND p.proname NOT IN ('psycache_schedule_cleanup', 'psycache_unschedule_cleanup',
+                          'psycache_create_cache', 'psycache_drop_cache', 'psycache_cleanup_all')
 $$;
 SELECT set_eq($$SELECT * FROM pg_temp.cache_functions('cache_a')$$,
               $$SELECT * FROM pg_temp.cache_functions('psycache_tap')$$,
@@ -145,13 +148,23 @@ SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'cache_a'::regnames
           + (SELECT count(*) FROM pg_class WHERE relnamespace = 'cache_a'::regnamespace),
           0::bigint, 'its functions, table and indexes are gone');
 SELECT is(psycache_tap.psycache_drop_cache('cache_a'), false, 'dropping it again finds nothing');
+\if :{?portable}
+SELECT throws_ok($$SELECT psycache_tap.psycache_drop_cache('psycache_tap')$$, '55006',
+                 'schema psycache_tap holds the psycache portable install''s own cache',
+                 'the portable install''s own cache is not dropped this way');
+SET LOCAL client_min_messages = warning;
+DROP SCHEMA psycache_tap CASCADE;
+RESET client_min_messages;
+\else
 SELECT throws_ok($$SELECT psycache_tap.psycache_drop_cache('psycache_tap')$$, '55006',
                  'schema psycache_tap holds the psycache extension''s own cache',
                  'the extension''s own cache goes with DROP EXTENSION only');
 DROP EXTENSION psycache;
+\endif
 RESET ROLE;
 SELECT is((SELECT value FROM "Cache B".psycache_get('k')), '"b"'::jsonb,
-          'DROP EXTENSION leaves the other caches, which keep working');
+          'dropping the extension (or the portable install''s own schema) leaves the other '
+          'caches, which keep working');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -3,8 +3,7 @@
 -- their SPI statements) give back what they took, as memory.sql checks for the 1.0 ones.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-CREATE SCHEMA psycache_tap;
-CREATE EXTENSION psycache SCHEMA psycache_tap;
+\ir install.psql
 SET LOCAL search_path = psycache_tap, public;
 SELECT plan(5);
 

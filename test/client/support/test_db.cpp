@@ -26,7 +26,12 @@ constexpr const char* kDropPortable =
     "DROP TABLE IF EXISTS public.psycache;"
     "DROP FUNCTION IF EXISTS public.psycache_get(text), public.psycache_put(text, jsonb, "
     "interval), public.psycache_remove(text), public.psycache_cleanup(integer), "
-    "public.psycache_flush(), public.psycache_stats();";
+    "public.psycache_flush(), public.psycache_stats(), public.psycache_get_many(text[]), "
+    "public.psycache_put_many(text[], jsonb[], interval), public.psycache_remove_many(text[]), "
+    "public.psycache_add(text, jsonb, interval), public.psycache_touch(text, interval), "
+    "public.psycache_ttl(text), public.psycache_incr(text, bigint, interval), "
+    "public.psycache_caches(), public.psycache_create_cache(name, regrole), "
+    "public.psycache_drop_cache(name), public.psycache_cleanup_all(integer);";
 
 }  // namespace
 
