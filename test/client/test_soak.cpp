@@ -37,9 +37,6 @@
 #include <utility>
 #include <vector>
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
-#include <asio/post.hpp>
 #include <asio/use_future.hpp>
 #include <catch2/catch.hpp>
 #include <pqxx/nontransaction>
@@ -47,6 +44,7 @@
 
 #include <psycache/async.hpp>
 
+#include "support/async_cache_thread.hpp"
 #include "support/test_db.hpp"
 
 using namespace std::chrono_literals;
@@ -611,34 +609,6 @@ MonitorReport monitor(const std::atomic<bool>& stopping, const std::atomic<bool>
   return report;
 }
 
-// The async clients' cache and pool, and the thread that runs their io_context.
-struct AsyncSide {
-  explicit AsyncSide(psycache::AsyncPoolOptions options) {
-    pool.emplace(io.get_executor(), psycache::test::dsn(), options);
-    cache.emplace(*pool);
-    thread = std::thread{[this] { io.run(); }};
-  }
-  AsyncSide(const AsyncSide&) = delete;
-  AsyncSide& operator=(const AsyncSide&) = delete;
-  AsyncSide(AsyncSide&&) = delete;
-  AsyncSide& operator=(AsyncSide&&) = delete;
-  // The pool is destroyed on its executor, then the io_context stops.
-  ~AsyncSide() {
-    asio::post(io, [this] {
-      cache.reset();
-      pool.reset();
-      io.stop();
-    });
-    thread.join();
-  }
-
-  asio::io_context io{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
-  std::optional<psycache::AsyncConnectionPool> pool;
-  std::optional<psycache::AsyncPostgresCache> cache;
-  std::thread thread;
-};
-
 }  // namespace
 
 TEST_CASE("Soak: 16 sync and async clients on 1,000 hot keys while both cleanups run", "[soak]") {
@@ -656,10 +626,11 @@ TEST_CASE("Soak: 16 sync and async clients on 1,000 hot keys while both cleanups
                                          {.max_size = 4, .acquire_timeout = kOperationTimeout}};
   psycache::PostgresCache fallback_cache{fallback_pool, {.operation_timeout = kOperationTimeout}};
 
-  AsyncSide async_side{{.max_size = 4,
-                        .acquire_timeout = kOperationTimeout,
-                        .operation_timeout = kOperationTimeout}};
-  psycache::AsyncPostgresCache& async_cache = *async_side.cache;
+  psycache::test::AsyncCacheThread async_side{psycache::test::dsn(),
+                                              {.max_size = 4,
+                                               .acquire_timeout = kOperationTimeout,
+                                               .operation_timeout = kOperationTimeout}};
+  psycache::AsyncPostgresCache& async_cache = async_side.cache();
 
   // The client's cleanup thread, on a pool of its own.
   psycache::ConnectionPool cleanup_pool{psycache::test::dsn(), {.max_size = 1}};
