@@ -253,7 +253,7 @@ class SoakRun {
                     : p < 90 ? kAdd
                              : kGetAdded;
       step(op);
-      ++report_.operations[op];
+      ++report_.operations.at(op);
       progress_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     }
     return std::move(report_);
@@ -290,7 +290,7 @@ class SoakRun {
       message = e.what();
     }
     if (report_.messages.size() < 20) {
-      report_.messages.push_back("client " + std::to_string(client_) + ": " + kOpNames[op] +
+      report_.messages.push_back("client " + std::to_string(client_) + ": " + kOpNames.at(op) +
                                  " failed: " + message);
     }
     return false;
@@ -315,7 +315,7 @@ class SoakRun {
 
   void get_owned(int slot) {
     const std::string key = owned_key(client_, slot);
-    const OwnedState& state = owned_[slot];
+    const OwnedState& state = owned_.at(static_cast<std::size_t>(slot));
     std::optional<json> value;
     Window window{Clock::now(), {}};
     if (!attempt(kGet, [&] { value = cache_.get(key); })) return;
@@ -348,7 +348,7 @@ class SoakRun {
 
   void put_owned(int slot) {
     const std::string key = owned_key(client_, slot);
-    OwnedState& state = owned_[slot];
+    OwnedState& state = owned_.at(static_cast<std::size_t>(slot));
     const std::int64_t version = ++version_;
     const milliseconds ttl = owned_ttl(slot);
     // A value of a few hundred bytes, as a cache holds.
@@ -364,7 +364,7 @@ class SoakRun {
 
   void remove_owned(int slot) {
     const std::string key = owned_key(client_, slot);
-    OwnedState& state = owned_[slot];
+    OwnedState& state = owned_.at(static_cast<std::size_t>(slot));
     bool removed = false;
     Window window{Clock::now(), {}};
     if (!attempt(kRemove, [&] { removed = cache_.remove(key); })) {
@@ -570,8 +570,9 @@ struct MonitorReport {
   std::int64_t samples = 0;
 };
 
-// Samples psycache_stats() and the clients' progress twice a second until stopped.
-MonitorReport monitor(const std::atomic<bool>& stopping, const std::atomic<bool>& clients_stopping,
+// Samples psycache_stats() twice a second until monitor_stopping, and the clients' progress
+// until they are stopping.
+MonitorReport monitor(const std::atomic<bool>& monitor_stopping, const std::atomic<bool>& stopping,
                       const std::vector<std::atomic<std::int64_t>>& progress) {
   MonitorReport report;
   const auto connection = psycache::test::connect();
@@ -580,7 +581,7 @@ MonitorReport monitor(const std::atomic<bool>& stopping, const std::atomic<bool>
     return transaction.exec("SELECT now()::text")[0][0].as<std::string>();
   }();
   std::string last_run;
-  while (!stopping) {
+  while (!monitor_stopping) {
     std::this_thread::sleep_for(500ms);
     {
       pqxx::nontransaction transaction{*connection};
@@ -598,7 +599,7 @@ MonitorReport monitor(const std::atomic<bool>& stopping, const std::atomic<bool>
         }
       }
     }
-    if (clients_stopping) continue;
+    if (stopping) continue;
     const auto now = Clock::now().time_since_epoch();
     for (const auto& client : progress) {
       const std::chrono::nanoseconds stall{now -
@@ -661,6 +662,7 @@ TEST_CASE("Soak: 16 sync and async clients on 1,000 hot keys while both cleanups
   auto monitor_report =
       std::async(std::launch::async, [&] { return monitor(monitor_stopping, stopping, progress); });
   std::vector<std::future<ClientReport>> runs;
+  runs.reserve(kClients);
   const auto started = std::chrono::steady_clock::now();
   for (int c = 0; c < kClients; ++c) {
     runs.push_back(std::async(std::launch::async, [&, c] {
@@ -672,6 +674,7 @@ TEST_CASE("Soak: 16 sync and async clients on 1,000 hot keys while both cleanups
   std::this_thread::sleep_for(duration);
   stopping = true;
   std::vector<ClientReport> reports;
+  reports.reserve(kClients);
   for (auto& run : runs) reports.push_back(run.get());
   const auto elapsed = std::chrono::steady_clock::now() - started;
   // The worker keeps its last pass; a last sample after the clients.
@@ -687,8 +690,9 @@ TEST_CASE("Soak: 16 sync and async clients on 1,000 hot keys while both cleanups
     std::int64_t expected = 0;
     std::int64_t in_doubt = 0;
     for (const ClientReport& report : reports) {
-      if (const auto it = report.counted.find(i); it != report.counted.end())
+      if (const auto it = report.counted.find(i); it != report.counted.end()) {
         expected += it->second;
+      }
       if (const auto it = report.counted_in_doubt.find(i); it != report.counted_in_doubt.end()) {
         in_doubt += it->second;
       }
@@ -713,7 +717,7 @@ TEST_CASE("Soak: 16 sync and async clients on 1,000 hot keys while both cleanups
   std::int64_t violations = 0;
   std::int64_t expiry_misses = 0;
   for (const ClientReport& report : reports) {
-    for (std::size_t op = 0; op < by_op.size(); ++op) by_op[op] += report.operations[op];
+    for (std::size_t op = 0; op < by_op.size(); ++op) by_op.at(op) += report.operations.at(op);
     errors.connection += report.errors.connection;
     errors.timeout += report.errors.timeout;
     errors.server += report.errors.server;
@@ -730,9 +734,9 @@ TEST_CASE("Soak: 16 sync and async clients on 1,000 hot keys while both cleanups
   std::cout << "soak: " << kClients << " clients (" << kClients / 2 << " sync, " << kClients / 2
             << " async), 1000 keys, " << seconds << " s\n"
             << "soak: " << operations << " operations, "
-            << static_cast<std::int64_t>(operations / seconds) << " ops/s (";
+            << static_cast<std::int64_t>(static_cast<double>(operations) / seconds) << " ops/s (";
   for (std::size_t op = 0; op < by_op.size(); ++op) {
-    std::cout << (op == 0 ? "" : ", ") << kOpNames[op] << " " << by_op[op];
+    std::cout << (op == 0 ? "" : ", ") << kOpNames.at(op) << " " << by_op.at(op);
   }
   std::cout << ")\n"
             << "soak: errors " << errors.total() << " (connection " << errors.connection
