@@ -612,7 +612,7 @@ MonitorReport monitor(const std::atomic<bool>& monitor_stopping, const std::atom
 
 }  // namespace
 
-TEST_CASE("Soak: 16 sync and async clients on 1,000 hot keys while both cleanups run", "[soak]") {
+TEST_CASE("Soak: 16 sync and async clients on 1000 hot keys while both cleanups run", "[soak]") {
   const auto duration = soak_duration();
   psycache::test::reset_extension();
   const WorkerOnTestDatabase worker;
