@@ -1,7 +1,7 @@
 // Faults under the cache: a backend terminated, the server crashed, the
-// server restarted in the middle of a load. Every operation succeeds or fails
-// with a ConnectionError, quickly; none returns a wrong result; the cache
-// recovers by itself and leaks no connection.
+// server restarted in the middle of a load of sync and async clients. Every
+// operation succeeds or fails with a ConnectionError, quickly; none returns a
+// wrong result; the cache recovers by itself and leaks no connection.
 #include <chrono>
 #include <future>
 #include <map>
@@ -13,11 +13,13 @@
 #include <thread>
 #include <vector>
 
+#include <asio/use_future.hpp>
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
 #include <psycache/psycache.hpp>
 
+#include "support/async_cache_thread.hpp"
 #include "support/faults.hpp"
 #include "support/test_db.hpp"
 
@@ -43,6 +45,55 @@ std::size_t backends_left(const std::string& application_name) {
   }
   return pids.size();
 }
+
+// The operation of a load on versioned keys: on even iterations a thread puts a
+// new version of one of its own keys, on odd ones it reads one back. What each
+// thread knows of its keys: the last version acknowledged, and the versions
+// sent after it whose put failed (the server may or may not have stored them).
+// A read must see one of those, never an older version. put(key, value) and
+// get(key) are the cache's calls, sync or async.
+class VersionedKeys {
+ public:
+  VersionedKeys(std::string prefix, int threads)
+      : prefix_(std::move(prefix)), states_(static_cast<std::size_t>(threads)) {}
+
+  template <class Put, class Get>
+  void operation(int thread, std::int64_t iteration, Put put, Get get) {
+    const int slot = static_cast<int>(iteration % kKeys);
+    const std::string key = prefix_ + std::to_string(thread) + ":" + std::to_string(slot);
+    KeyState& state = states_[static_cast<std::size_t>(thread)][slot];
+    if (iteration % 2 == 0) {
+      try {
+        put(key, json{{"version", iteration}});
+      } catch (const psycache::ConnectionError&) {
+        state.in_doubt.push_back(iteration);
+        throw;
+      }
+      state.acknowledged = iteration;
+      state.in_doubt.clear();
+      return;
+    }
+    const std::optional<json> value = get(key);
+    if (state.acknowledged < 0 && state.in_doubt.empty()) return;
+    if (!value) throw std::logic_error(key + ": an acknowledged put was lost");
+    const auto version = value->at("version").get<std::int64_t>();
+    if (version == state.acknowledged) return;
+    for (const std::int64_t v : state.in_doubt) {
+      if (version == v) return;
+    }
+    throw std::logic_error(key + ": read version " + std::to_string(version) + ", acknowledged " +
+                           std::to_string(state.acknowledged));
+  }
+
+ private:
+  static constexpr int kKeys = 8;
+  struct KeyState {
+    std::int64_t acknowledged = -1;
+    std::vector<std::int64_t> in_doubt;
+  };
+  std::string prefix_;
+  std::vector<std::map<int, KeyState>> states_;
+};
 
 }  // namespace
 
@@ -159,11 +210,14 @@ TEST_CASE("After a crash the unlogged table is empty and the cache works on") {
   CHECK(cache.stats().entries == 1);
 }
 
-TEST_CASE("A fast restart in the middle of a load: errors only while it is down, nothing lost") {
+TEST_CASE(
+    "A fast restart in the middle of a load of sync and async clients: errors only while it is "
+    "down, nothing lost") {
   psycache::test::reset_extension();
   const std::string name = "psycache_faults_restart";
+  const std::string async_name = "psycache_faults_restart_async";
   constexpr int kThreads = 4;
-  constexpr int kKeys = 8;
+  constexpr int kAsyncThreads = 4;
   constexpr auto kOperationTimeout = 3s;
   constexpr auto kConnectTimeout = 2s;
   std::optional<psycache::ConnectionPool> pool;
@@ -173,42 +227,36 @@ TEST_CASE("A fast restart in the middle of a load: errors only while it is down,
   std::optional<psycache::PostgresCache> cache_holder;
   cache_holder.emplace(*pool, psycache::CacheOptions{.operation_timeout = kOperationTimeout});
   psycache::PostgresCache& cache = *cache_holder;
+  // The async clients share one pool of fewer connections than clients: their calls are
+  // pipelined, so a broken connection fails several at once. operation_timeout bounds each call
+  // in all, the wait for a connection and its opening included.
+  std::optional<psycache::test::AsyncCacheThread> async_holder;
+  async_holder.emplace(named_dsn(async_name),
+                       psycache::AsyncPoolOptions{.max_size = 2,
+                                                  .acquire_timeout = kOperationTimeout,
+                                                  .operation_timeout = kOperationTimeout,
+                                                  .connect_timeout = kConnectTimeout});
+  psycache::AsyncPostgresCache& async_cache = async_holder->cache();
 
-  // What each thread knows of its own keys: the last version acknowledged, and
-  // the versions sent after it whose put failed (the server may or may not have
-  // stored them). A read must see one of those, never an older version.
-  struct KeyState {
-    std::int64_t acknowledged = -1;
-    std::vector<std::int64_t> in_doubt;
-  };
-  std::vector<std::map<int, KeyState>> states(kThreads);
-
+  VersionedKeys keys{"sync", kThreads};
   psycache::test::Load load{
       kThreads, [&](int thread, std::int64_t iteration) {
-        const int slot = static_cast<int>(iteration % kKeys);
-        const std::string key = "t" + std::to_string(thread) + ":" + std::to_string(slot);
-        KeyState& state = states[static_cast<std::size_t>(thread)][slot];
-        if (iteration % 2 == 0) {
-          try {
-            cache.put_raw(key, json{{"version", iteration}}, 600);
-          } catch (const psycache::ConnectionError&) {
-            state.in_doubt.push_back(iteration);
-            throw;
-          }
-          state.acknowledged = iteration;
-          state.in_doubt.clear();
-          return;
-        }
-        const std::optional<json> value = cache.get_raw(key);
-        if (state.acknowledged < 0 && state.in_doubt.empty()) return;
-        if (!value) throw std::logic_error(key + ": an acknowledged put was lost");
-        const auto version = value->at("version").get<std::int64_t>();
-        if (version == state.acknowledged) return;
-        for (const std::int64_t v : state.in_doubt) {
-          if (version == v) return;
-        }
-        throw std::logic_error(key + ": read version " + std::to_string(version) +
-                               ", acknowledged " + std::to_string(state.acknowledged));
+        keys.operation(
+            thread, iteration,
+            [&](const std::string& key, const json& value) { cache.put_raw(key, value, 600); },
+            [&](const std::string& key) { return cache.get_raw(key); });
+      }};
+  VersionedKeys async_keys{"async", kAsyncThreads};
+  psycache::test::Load async_load{
+      kAsyncThreads, [&](int thread, std::int64_t iteration) {
+        async_keys.operation(
+            thread, iteration,
+            [&](const std::string& key, const json& value) {
+              async_cache.async_put_raw(key, value, 600, asio::use_future).get();
+            },
+            [&](const std::string& key) {
+              return async_cache.async_get_raw(key, asio::use_future).get();
+            });
       }};
   std::this_thread::sleep_for(1s);
   psycache::test::restart_server();
@@ -216,23 +264,36 @@ TEST_CASE("A fast restart in the middle of a load: errors only while it is down,
   // "Within a few seconds of the server being back, all operations succeed again."
   std::this_thread::sleep_for(2s);
   load.mark();
+  async_load.mark();
   std::this_thread::sleep_for(2s);
   const psycache::test::LoadReport report = load.stop();
+  const psycache::test::LoadReport async_report = async_load.stop();
 
-  INFO("succeeded " << report.succeeded << ", connection errors " << report.connection_errors);
-  for (const std::string& error : report.other_errors) UNSCOPED_INFO(error);
-  CHECK(report.other_errors.empty());
-  CHECK(report.succeeded_after_mark > 0);
-  CHECK(report.failed_after_mark == 0);
-  // No operation hung: each took at most connect_timeout (libpq waits at least
-  // 2 s) plus operation_timeout, with room for a slow machine.
-  CHECK(report.slowest < kOperationTimeout + kConnectTimeout + 3s);
+  for (const auto* r : {&report, &async_report}) {
+    const bool sync = r == &report;
+    INFO((sync ? "sync" : "async") << " clients: succeeded " << r->succeeded
+                                   << ", connection errors " << r->connection_errors);
+    for (const std::string& error : r->other_errors) UNSCOPED_INFO(error);
+    CHECK(r->other_errors.empty());
+    CHECK(r->succeeded_after_mark > 0);
+    CHECK(r->failed_after_mark == 0);
+    // No operation hung: a sync one took at most connect_timeout (libpq waits at least 2 s) plus
+    // operation_timeout, an async one operation_timeout; with room for a slow machine.
+    CHECK(r->slowest < kOperationTimeout + kConnectTimeout + 3s);
+  }
   CHECK(Clock::now() - back < 30s);
 
-  // No connection leaked: the server sees exactly the pool's, and none once it is gone.
+  // No connection leaked: the server sees exactly the pools' connections, and none once they
+  // are gone.
   CHECK(pool->size() <= static_cast<std::size_t>(kThreads));
   CHECK(psycache::test::backends_of(name).size() == pool->size());
+  const std::size_t async_size =
+      async_holder->on_executor([](psycache::AsyncConnectionPool& p) { return p.size(); });
+  CHECK(async_size <= 2);
+  CHECK(psycache::test::backends_of(async_name).size() == async_size);
   cache_holder.reset();
   pool.reset();
+  async_holder.reset();
   CHECK(backends_left(name) == 0);
+  CHECK(backends_left(async_name) == 0);
 }
