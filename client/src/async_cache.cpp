@@ -337,6 +337,7 @@ void AsyncPostgresCache::start_get(
   }
   query->statement = &core->get();
   query->param_count = 1;
+  query->read_only = true;
   core->submit(core, query, query->cancellation_slot());
 }
 

@@ -1,8 +1,16 @@
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <deque>
+#include <iterator>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -41,12 +49,49 @@ std::exception_ptr error(const std::string& message) {
   return std::make_exception_ptr(ErrorType(message));
 }
 
+// Ends the pipeline's current sync group. libpq 17 can do so without sending
+// at once, so that a whole flight goes out in one write.
+int pipeline_sync(PGconn* pg) {
+#ifdef LIBPQ_HAS_SEND_PIPELINE_SYNC
+  return PQsendPipelineSync(pg);
+#else
+  return PQpipelineSync(pg);
+#endif
+}
+
+// Holds back (on) or pushes out (off) what is written to a TCP socket, so that
+// a flight whose syncs libpq sends one by one reaches the server in one
+// segment: the server's backend then wakes once for the flight. Returns
+// false where there is no TCP (a Unix-domain socket).
+bool cork(int socket, bool on) {
+  const int value = on ? 1 : 0;
+  return ::setsockopt(socket, IPPROTO_TCP, TCP_CORK, &value, sizeof value) == 0;
+}
+
+// SQLSTATE 57014: the statement was cancelled (by a cancel request or by
+// statement_timeout).
+bool cancelled_on_server(const PGresult* result) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  return state != nullptr && std::string_view{state} == "57014";
+}
+
 // A query and the pool's bookkeeping for it.
 struct Job {
   std::shared_ptr<AsyncQuery> query;
   Clock::time_point start;
-  // The acquire or operation deadline, when there is one.
-  std::shared_ptr<asio::steady_timer> timer;
+  // It was sent once and must run again (aborted by another query's error,
+  // or hit by a cancel request meant for another query): it runs with a sync
+  // of its own, and its wait for a connection is over.
+  bool retry = false;
+
+  // Whether it may share a sync with the query after it.
+  [[nodiscard]] bool groupable() const noexcept { return query->read_only && !retry; }
+};
+
+// When a query's operation_timeout ends.
+struct Deadline {
+  Clock::time_point at;
+  std::weak_ptr<AsyncQuery> query;
 };
 
 }  // namespace
@@ -58,7 +103,10 @@ class AsyncConnection;
 class AsyncPoolCore : public std::enable_shared_from_this<AsyncPoolCore> {
  public:
   AsyncPoolCore(asio::any_io_executor executor, std::string conninfo, AsyncPoolOptions options)
-      : executor_(std::move(executor)), conninfo_(std::move(conninfo)), options_(options) {}
+      : executor_(std::move(executor)),
+        conninfo_(std::move(conninfo)),
+        options_(options),
+        timer_(executor_) {}
 
   AsyncPoolCore(const AsyncPoolCore&) = delete;
   AsyncPoolCore& operator=(const AsyncPoolCore&) = delete;
@@ -72,7 +120,9 @@ class AsyncPoolCore : public std::enable_shared_from_this<AsyncPoolCore> {
 
   // Completes job's query unless it has been completed already.
   static void finish(Job& job, PgResult result, std::exception_ptr failure);
-  // Hands waiting queries to connections and opens connections as needed.
+  // Puts jobs that must run again at the head of the queue, in their order.
+  void retry(std::vector<Job>& jobs);
+  // Hands waiting queries to idle connections and opens connections as needed.
   void dispatch();
   void on_closed(const AsyncConnection* connection, bool while_connecting,
                  const std::string& message);
@@ -86,24 +136,42 @@ class AsyncPoolCore : public std::enable_shared_from_this<AsyncPoolCore> {
   asio::thread_pool& canceller() noexcept { return canceller_; }
 
  private:
-  void arm(Job& job, Clock::time_point deadline);
-  void on_deadline(const std::shared_ptr<AsyncQuery>& query);
-  void place(Job job, AsyncConnection& connection);
+  // Dispatches once the handlers queued now have run, so that the queries
+  // they submit go out together.
+  void dispatch_soon();
+  void arm_timer();
+  void on_timer();
 
   asio::any_io_executor executor_;
   std::string conninfo_;
   AsyncPoolOptions options_;
   std::vector<std::shared_ptr<AsyncConnection>> connections_;
+  // Queries not sent yet: retries first, then new ones in order of arrival.
   std::deque<Job> waiting_;
+  // The operation deadlines in order of submission (which is their order).
+  std::deque<Deadline> deadlines_;
+  // One timer for every acquire and operation deadline: the earliest one.
+  asio::steady_timer timer_;
+  std::optional<Clock::time_point> timer_at_;
+  std::uint64_t timer_generation_ = 0;
   bool closed_ = false;
   bool dispatching_ = false;
   bool dispatch_again_ = false;
+  bool dispatch_posted_ = false;
   // Sends the server-side cancel requests, which block (PQcancel opens a new
   // connection); never the executor's threads.
   asio::thread_pool canceller_{1};
 };
 
 // One libpq connection in non-blocking pipeline mode.
+//
+// It carries one flight of queries at a time: everything that waited while
+// its previous flight was out goes in one write, and it takes the next flight
+// only when every answer is in. The server's backend therefore reads a whole
+// flight, answers it and then waits for the client, instead of running
+// without pause on queries that keep arriving: a backend that never waits
+// keeps the CPU for whole scheduler slices while the other connections'
+// backends, with queries as old, wait for it.
 class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
  public:
   enum class State { connecting, ready, closed };
@@ -119,16 +187,17 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
 
   [[nodiscard]] State state() const noexcept { return state_; }
   [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_.size(); }
-  // Whether a new query may be sent on it now.
-  [[nodiscard]] bool accepts(std::size_t max_pipeline) const noexcept {
-    return state_ == State::ready && !draining_ && in_flight_.size() < max_pipeline;
+  // Whether it takes a new flight now: open, clean, every answer in.
+  [[nodiscard]] bool accepts() const noexcept {
+    return state_ == State::ready && !draining_ && in_flight_.empty() && cancels_pending_ == 0;
   }
 
   void start();
-  void send(Job job);
+  // Sends the first count jobs of waiting (taking them out) in one write.
+  void send(std::deque<Job>& waiting, std::size_t count);
   // If query is in flight here: marks it abandoned, completes it with reason,
-  // takes no new query until the server has answered, and asks the server to
-  // cancel it. Returns whether it was here.
+  // takes no new query until the server has answered (and the cancel request
+  // is through), and asks the server to cancel it. Returns whether it was here.
   bool abandon(const AsyncQuery* query, const std::exception_ptr& reason);
   // Closes the connection; every query in flight fails with failure.
   void close(const std::string& message, const std::exception_ptr& failure);
@@ -139,6 +208,7 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
     Job job;
     PgResult result;
     bool prepare_pending = false;  // a PREPARE went out before it; its result comes first
+    bool sync_after = false;       // a sync follows it: it ends its sync group
     bool abandoned = false;        // its caller has had an answer already; drop the result
     bool cancel_sent = false;
   };
@@ -149,10 +219,12 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   void rewrap();
   void release() noexcept;
   void arm_read();
+  void on_readable();
   void flush();
   void read_available();
   void handle(PgResult result);
-  void finish_head();
+  void finish_group();
+  void check_clean();
   void cancel_on_server_if_running();
   void fail(const std::string& message) {
     close(message, error<ConnectionError>("the connection to the server broke: " + message));
@@ -166,7 +238,19 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   asio::steady_timer timer_;
   State state_ = State::connecting;
   std::deque<Entry> in_flight_;
+  // How many entries at the front have their statement's result (the rest of
+  // the current sync group runs or waits on the server).
+  std::size_t answered_ = 0;
+  // A result of the current sync group that belongs to no statement (a
+  // failed commit at the sync): every query of the group failed with it.
+  PgResult group_error_;
   std::unordered_set<std::string> prepared_;
+  // Cancel requests sent to the server and not yet through.
+  std::size_t cancels_pending_ = 0;
+  // A cancel request went out since the connection was last clean: a query
+  // failing with SQLSTATE 57014 may have been hit by it.
+  bool cancel_requested_ = false;
+  bool can_cork_ = true;  // until setting TCP_CORK failed once (no TCP)
   bool reading_ = false;  // a read wait is pending
   bool writing_ = false;  // a write wait is pending
   bool in_read_ = false;  // read_available is running
@@ -269,35 +353,60 @@ void AsyncConnection::on_connected() {
   if (auto core = core_.lock()) core->dispatch();
 }
 
-void AsyncConnection::send(Job job) {
-  const AsyncQuery& query = *job.query;
-  const AsyncStatement& statement = *query.statement;
-  Entry& entry = in_flight_.emplace_back();
-  entry.job = std::move(job);
-  if (!prepared_.contains(statement.name)) {
-    if (PQsendPrepare(pg_, statement.name.c_str(), statement.sql.c_str(), 0, nullptr) != 1) {
+void AsyncConnection::send(std::deque<Job>& waiting, std::size_t count) {
+  std::array<const char*, AsyncQuery::kMaxParams> values{};
+  std::array<int, AsyncQuery::kMaxParams> lengths{};
+  const std::array<int, AsyncQuery::kMaxParams> formats{};  // all text
+#ifndef LIBPQ_HAS_SEND_PIPELINE_SYNC
+  // libpq before 17 sends at every sync: several syncs go out corked.
+  count = std::min(count, waiting.size());
+  bool several_syncs = false;
+  for (std::size_t i = 0; i + 1 < count && !several_syncs; ++i) {
+    several_syncs = !waiting[i].groupable() || !waiting[i + 1].groupable();
+  }
+  bool corked = false;
+  if (several_syncs && can_cork_) {
+    corked = cork(PQsocket(pg_), true);
+    can_cork_ = corked;
+  }
+#endif
+  for (std::size_t n = 0; n < count && !waiting.empty() && state_ == State::ready; ++n) {
+    Entry& entry = in_flight_.emplace_back();
+    entry.job = std::move(waiting.front());
+    waiting.pop_front();
+    const AsyncQuery& query = *entry.job.query;
+    const AsyncStatement& statement = *query.statement;
+    if (!prepared_.contains(statement.name)) {
+      if (PQsendPrepare(pg_, statement.name.c_str(), statement.sql.c_str(), 0, nullptr) != 1) {
+        fail(libpq_message(pg_));
+        return;
+      }
+      prepared_.insert(statement.name);
+      entry.prepare_pending = true;
+    }
+    for (std::size_t i = 0; i < query.param_count; ++i) {
+      values.at(i) = query.params.at(i).data();
+      lengths.at(i) = static_cast<int>(query.params.at(i).size());
+    }
+    if (PQsendQueryPrepared(pg_, statement.name.c_str(), static_cast<int>(query.param_count),
+                            values.data(), lengths.data(), formats.data(), 0) != 1) {
       fail(libpq_message(pg_));
       return;
     }
-    prepared_.insert(statement.name);
-    entry.prepare_pending = true;
-  }
-  std::array<const char*, AsyncQuery::kMaxParams> values{};
-  std::array<int, AsyncQuery::kMaxParams> lengths{};
-  std::array<int, AsyncQuery::kMaxParams> formats{};  // all text
-  for (std::size_t i = 0; i < query.param_count; ++i) {
-    values.at(i) = query.params.at(i).data();
-    lengths.at(i) = static_cast<int>(query.params.at(i).size());
-  }
-  // One sync per query: an error aborts only the commands up to the next
-  // sync, so it fails this query alone.
-  if (PQsendQueryPrepared(pg_, statement.name.c_str(), static_cast<int>(query.param_count),
-                          values.data(), lengths.data(), formats.data(), 0) != 1 ||
-      PQpipelineSync(pg_) != 1) {
-    fail(libpq_message(pg_));
-    return;
+    // A sync after every query but between read-only ones: an error aborts
+    // the commands up to the next sync, so a query that writes fails alone
+    // and its effect never depends on another query's fate.
+    const bool last = n + 1 == count || waiting.empty();
+    entry.sync_after = last || !entry.job.groupable() || !waiting.front().groupable();
+    if (entry.sync_after && pipeline_sync(pg_) != 1) {
+      fail(libpq_message(pg_));
+      return;
+    }
   }
   flush();
+#ifndef LIBPQ_HAS_SEND_PIPELINE_SYNC
+  if (corked && state_ == State::ready) (void)cork(PQsocket(pg_), false);
+#endif
   // Sending may have read input into libpq's buffer, which no read wait would report.
   if (state_ == State::ready && !in_read_) read_available();
 }
@@ -336,15 +445,29 @@ void AsyncConnection::arm_read() {
                          self->fail("waiting for the socket failed: " + ec.message());
                          return;
                        }
-                       if (PQconsumeInput(self->pg_) != 1) {
-                         self->fail(libpq_message(self->pg_));
-                         return;
-                       }
-                       self->read_available();
-                       // Reading may have let libpq send what was left.
-                       self->flush();
-                       self->arm_read();
+                       self->on_readable();
                      });
+}
+
+void AsyncConnection::on_readable() {
+  // The reactor reports readiness by edge: whatever stays in the socket after
+  // one read (libpq reads at most what its buffer holds) would never be
+  // reported again, so reading goes on while answers are awaited and bytes wait.
+  for (;;) {
+    if (PQconsumeInput(pg_) != 1) {
+      fail(libpq_message(pg_));
+      return;
+    }
+    read_available();
+    if (state_ != State::ready) return;
+    int pending = 0;
+    if (in_flight_.empty() || ::ioctl(PQsocket(pg_), FIONREAD, &pending) != 0 || pending <= 0) {
+      break;
+    }
+  }
+  // Reading may have let libpq send what was left.
+  flush();
+  arm_read();
 }
 
 void AsyncConnection::read_available() {
@@ -353,8 +476,8 @@ void AsyncConnection::read_available() {
   bool after_end = false;
   while (state_ == State::ready && !in_flight_.empty() && PQisBusy(pg_) == 0) {
     PGresult* result = PQgetResult(pg_);
-    // nullptr ends one command's results; the sync's result ends the query.
-    // Two in a row mean libpq has nothing queued that the pool awaits.
+    // nullptr ends one command's results; the sync's result ends a sync
+    // group. Two in a row mean libpq has nothing queued that the pool awaits.
     if (result == nullptr) {
       if (after_end) {
         in_read_ = false;
@@ -373,50 +496,102 @@ void AsyncConnection::read_available() {
     fail(libpq_message(pg_));
     return;
   }
-  if (freed && state_ == State::ready) {
+  if (freed && state_ == State::ready && in_flight_.empty()) {
     if (auto core = core_.lock()) core->dispatch();
   }
 }
 
 void AsyncConnection::handle(PgResult result) {
-  Entry& head = in_flight_.front();
   const ExecStatusType status = PQresultStatus(result.get());
   if (status == PGRES_PIPELINE_SYNC) {
-    finish_head();
+    finish_group();
     return;
   }
-  if (head.prepare_pending) {
+  // The current sync group has all its statements' results: this one is the
+  // sync's own (the commit failed).
+  if (answered_ == in_flight_.size() || (answered_ > 0 && in_flight_[answered_ - 1].sync_after)) {
+    if (!group_error_) group_error_ = std::move(result);
+    return;
+  }
+  Entry& current = in_flight_[answered_];
+  if (current.prepare_pending) {
     // The PREPARE's result; if it failed, the query after it is aborted and
     // the PREPARE's error is the one to report.
-    head.prepare_pending = false;
+    current.prepare_pending = false;
     if (status == PGRES_COMMAND_OK) return;
-    prepared_.erase(head.job.query->statement->name);
-  }
-  if (!head.result) head.result = std::move(result);
-}
-
-void AsyncConnection::finish_head() {
-  Entry head = std::move(in_flight_.front());
-  in_flight_.pop_front();
-  auto core = core_.lock();
-  if (!core) return;
-  if (!head.abandoned) {
-    if (head.result) {
-      core->finish(head.job, std::move(head.result), nullptr);
-    } else {
-      core->finish(head.job, nullptr,
-                   error<Error>("the server sent no result for the query (protocol error)"));
-    }
-  }
-  if (!draining_) return;
-  if (!in_flight_.empty()) {
-    cancel_on_server_if_running();
+    prepared_.erase(current.job.query->statement->name);
+    current.result = std::move(result);
     return;
   }
-  // Every answer is in: the connection is clean if it is idle, outside a
-  // transaction, still in pipeline mode.
+  if (!current.result) current.result = std::move(result);
+  ++answered_;
+  if (draining_) cancel_on_server_if_running();
+}
+
+// The sync of the group at the front came: every query of the group gets its
+// answer, or runs again when it was aborted by another one's error or hit by
+// a cancel request meant for another one.
+void AsyncConnection::finish_group() {
+  const auto end = std::find_if(in_flight_.begin(), in_flight_.end(),
+                                [](const Entry& e) { return e.sync_after; });
+  if (end == in_flight_.end()) {
+    fail("the server's answers are out of step with the queries sent");
+    return;
+  }
+  const auto size = static_cast<std::size_t>(end - in_flight_.begin()) + 1;
+  PgResult group_error = std::move(group_error_);
+  std::vector<Job> again;
+  auto core = core_.lock();
+  for (std::size_t i = 0; i < size; ++i) {
+    Entry entry = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (entry.abandoned || !core) continue;
+    if (group_error) {
+      // The group's transaction failed as a whole: the first query reports
+      // it, the others (read-only) run again.
+      if (i == 0 || entry.job.retry) {
+        core->finish(entry.job, std::move(group_error), nullptr);
+      } else {
+        again.push_back(std::move(entry.job));
+      }
+      continue;
+    }
+    if (!entry.result) {
+      core->finish(entry.job, nullptr,
+                   error<Error>("the server sent no result for the query (protocol error)"));
+      continue;
+    }
+    const ExecStatusType status = PQresultStatus(entry.result.get());
+    const bool aborted = status == PGRES_PIPELINE_ABORTED;
+    const bool stray_cancel =
+        cancel_requested_ && status == PGRES_FATAL_ERROR && cancelled_on_server(entry.result.get());
+    if ((aborted || stray_cancel) && !entry.job.retry) {
+      entry.job.retry = true;
+      again.push_back(std::move(entry.job));
+      continue;
+    }
+    core->finish(entry.job, std::move(entry.result), nullptr);
+  }
+  answered_ = 0;
+  if (core && !again.empty()) core->retry(again);
+  if (state_ != State::ready) return;
+  if (draining_) {
+    if (!in_flight_.empty()) {
+      cancel_on_server_if_running();
+    } else {
+      check_clean();
+    }
+  }
+}
+
+// A connection that was draining is clean again once every answer and every
+// cancel request is through, and it is idle, outside a transaction, still in
+// pipeline mode.
+void AsyncConnection::check_clean() {
+  if (!draining_ || !in_flight_.empty() || cancels_pending_ > 0 || state_ != State::ready) return;
   if (PQtransactionStatus(pg_) == PQTRANS_IDLE && PQpipelineStatus(pg_) == PQ_PIPELINE_ON) {
     draining_ = false;
+    cancel_requested_ = false;
     timer_.cancel();
   } else {
     fail("the connection was not idle after a cancelled query");
@@ -446,26 +621,48 @@ bool AsyncConnection::abandon(const AsyncQuery* query, const std::exception_ptr&
   return true;
 }
 
-// The server runs a connection's queries in order, so the first unanswered
-// one is the one running: a cancel request is sent only for that one, when it
-// is abandoned.
+// The server runs a connection's queries in order. Every statement of the
+// sync group at the front that has no answer yet may be the one running
+// (the server answers a group only at its sync), so a cancel request goes out
+// once one of them is abandoned; an abandoned query further back waits until
+// its group is at the front. A request that hits another query of the group,
+// or arrives late and hits the next one, makes that query fail with SQLSTATE
+// 57014, rolled back; it then runs again.
 void AsyncConnection::cancel_on_server_if_running() {
-  Entry& head = in_flight_.front();
-  if (!head.abandoned || head.cancel_sent) return;
-  head.cancel_sent = true;
+  bool wanted = false;
+  for (std::size_t i = answered_; i < in_flight_.size(); ++i) {
+    Entry& entry = in_flight_[i];
+    if (entry.abandoned && !entry.cancel_sent && !entry.result) {
+      entry.cancel_sent = true;
+      wanted = true;
+    }
+    if (entry.sync_after) break;
+  }
+  if (!wanted) return;
+  cancel_requested_ = true;
   auto core = core_.lock();
   PGcancel* cancel = PQgetCancel(pg_);
   if (!core || cancel == nullptr) {
     fail("cannot cancel the query on the server");
     return;
   }
+  ++cancels_pending_;
   asio::post(core->canceller(), [cancel, weak = weak_from_this(), executor = core->executor()] {
     std::array<char, 256> reason{};
     const bool sent = PQcancel(cancel, reason.data(), static_cast<int>(reason.size())) == 1;
     PQfreeCancel(cancel);
-    if (sent) return;
-    asio::post(executor, [weak, message = std::string{reason.data()}] {
-      if (auto self = weak.lock()) self->fail("the cancel request failed: " + message);
+    asio::post(executor, [weak, sent, message = std::string{reason.data()}] {
+      auto self = weak.lock();
+      if (!self || self->state_ != State::ready) return;
+      --self->cancels_pending_;
+      if (!sent) {
+        self->fail("the cancel request failed: " + message);
+        return;
+      }
+      self->check_clean();
+      if (self->accepts()) {
+        if (auto pool = self->core_.lock()) pool->dispatch();
+      }
     });
   });
 }
@@ -481,6 +678,7 @@ void AsyncConnection::close(const std::string& message, const std::exception_ptr
   pg_ = nullptr;
   std::deque<Entry> entries = std::move(in_flight_);
   in_flight_.clear();
+  answered_ = 0;
   auto core = core_.lock();
   if (!core) return;
   for (Entry& entry : entries) {
@@ -500,48 +698,92 @@ void AsyncPoolCore::submit(std::shared_ptr<AsyncQuery> query) {
     });
     return;
   }
-  Job& job = waiting_.emplace_back();
-  job.query = std::move(query);
-  job.start = Clock::now();
-  if (options_.operation_timeout.count() > 0) arm(job, job.start + options_.operation_timeout);
-  const AsyncQuery* submitted = job.query.get();
-  dispatch();
-  // Still waiting: bound the wait by the acquire timeout.
-  if (options_.acquire_timeout.count() > 0 && !waiting_.empty() &&
-      waiting_.back().query.get() == submitted) {
-    Job& waiting = waiting_.back();
-    const auto deadline = waiting.start + options_.acquire_timeout;
-    if (!waiting.timer || waiting.timer->expiry() > deadline) arm(waiting, deadline);
+  const auto now = Clock::now();
+  if (options_.operation_timeout.count() > 0) {
+    deadlines_.push_back({now + options_.operation_timeout, query});
   }
+  waiting_.push_back({std::move(query), now});
+  dispatch_soon();
 }
 
-void AsyncPoolCore::arm(Job& job, Clock::time_point deadline) {
-  if (!job.timer) job.timer = std::make_shared<asio::steady_timer>(executor_);
-  job.timer->expires_at(deadline);
-  job.timer->async_wait([query = std::weak_ptr<AsyncQuery>{job.query},
-                         core = weak_from_this()](const asio::error_code& ec) {
-    if (ec) return;
-    auto self = core.lock();
-    auto pending = query.lock();
-    if (self && pending) self->on_deadline(pending);
+void AsyncPoolCore::dispatch_soon() {
+  if (dispatch_posted_) return;
+  dispatch_posted_ = true;
+  asio::post(executor_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      self->dispatch_posted_ = false;
+      self->dispatch();
+    }
   });
 }
 
-void AsyncPoolCore::on_deadline(const std::shared_ptr<AsyncQuery>& query) {
-  if (query->completed) return;
-  const auto now = Clock::now();
-  const auto waiting = std::find_if(waiting_.begin(), waiting_.end(),
-                                    [&](const Job& job) { return job.query == query; });
-  if (waiting != waiting_.end() && options_.acquire_timeout.count() > 0 &&
-      now >= waiting->start + options_.acquire_timeout) {
-    cancel(query, error<TimeoutError>("no connection became free within " +
-                                      std::to_string(options_.acquire_timeout.count()) +
-                                      " ms (AsyncPoolOptions::acquire_timeout)"));
-    return;
+void AsyncPoolCore::retry(std::vector<Job>& jobs) {
+  for (Job& job : jobs) job.retry = true;
+  waiting_.insert(waiting_.begin(), std::make_move_iterator(jobs.begin()),
+                  std::make_move_iterator(jobs.end()));
+  dispatch_soon();
+}
+
+// Arms the timer for the earliest deadline, unless it is armed for that or
+// an earlier one already (it then re-arms itself when it fires).
+void AsyncPoolCore::arm_timer() {
+  while (!deadlines_.empty()) {
+    const auto query = deadlines_.front().query.lock();
+    if (query && !query->completed) break;
+    deadlines_.pop_front();
   }
-  cancel(query, error<TimeoutError>("it did not complete within " +
-                                    std::to_string(options_.operation_timeout.count()) +
-                                    " ms (AsyncPoolOptions::operation_timeout)"));
+  std::optional<Clock::time_point> earliest;
+  if (!deadlines_.empty()) earliest = deadlines_.front().at;
+  if (options_.acquire_timeout.count() > 0) {
+    const auto first =
+        std::find_if(waiting_.begin(), waiting_.end(), [](const Job& job) { return !job.retry; });
+    if (first != waiting_.end()) {
+      const auto at = first->start + options_.acquire_timeout;
+      if (!earliest || at < *earliest) earliest = at;
+    }
+  }
+  if (!earliest || (timer_at_ && *timer_at_ <= *earliest)) return;
+  timer_at_ = earliest;
+  timer_.expires_at(*earliest);
+  timer_.async_wait(
+      [weak = weak_from_this(), generation = ++timer_generation_](const asio::error_code& ec) {
+        auto self = weak.lock();
+        if (ec || !self || self->timer_generation_ != generation) return;
+        self->timer_at_.reset();
+        self->on_timer();
+      });
+}
+
+void AsyncPoolCore::on_timer() {
+  const auto now = Clock::now();
+  if (options_.acquire_timeout.count() > 0) {
+    // The new queries wait in order of arrival: the expired ones lead them.
+    std::vector<Job> expired;
+    for (auto job = waiting_.begin(); job != waiting_.end();) {
+      if (job->retry) {
+        ++job;
+      } else if (now >= job->start + options_.acquire_timeout) {
+        expired.push_back(std::move(*job));
+        job = waiting_.erase(job);
+      } else {
+        break;
+      }
+    }
+    const auto failure = error<TimeoutError>("no connection became free within " +
+                                             std::to_string(options_.acquire_timeout.count()) +
+                                             " ms (AsyncPoolOptions::acquire_timeout)");
+    for (Job& job : expired) finish(job, nullptr, failure);
+  }
+  while (!deadlines_.empty() && deadlines_.front().at <= now) {
+    const auto query = deadlines_.front().query.lock();
+    deadlines_.pop_front();
+    if (query && !query->completed) {
+      cancel(query, error<TimeoutError>("it did not complete within " +
+                                        std::to_string(options_.operation_timeout.count()) +
+                                        " ms (AsyncPoolOptions::operation_timeout)"));
+    }
+  }
+  arm_timer();
 }
 
 void AsyncPoolCore::cancel(const std::shared_ptr<AsyncQuery>& query, std::exception_ptr reason) {
@@ -563,19 +805,7 @@ void AsyncPoolCore::cancel(const std::shared_ptr<AsyncQuery>& query, std::except
 void AsyncPoolCore::finish(Job& job, PgResult result, std::exception_ptr failure) {
   if (job.query->completed) return;
   job.query->completed = true;
-  if (job.timer) job.timer->cancel();
   job.query->complete(std::move(result), std::move(failure));
-}
-
-void AsyncPoolCore::place(Job job, AsyncConnection& connection) {
-  if (options_.operation_timeout.count() > 0) {
-    const auto deadline = job.start + options_.operation_timeout;
-    if (!job.timer || job.timer->expiry() != deadline) arm(job, deadline);
-  } else if (job.timer) {
-    job.timer->cancel();
-    job.timer.reset();
-  }
-  connection.send(std::move(job));
 }
 
 void AsyncPoolCore::dispatch() {
@@ -588,29 +818,36 @@ void AsyncPoolCore::dispatch() {
   do {
     dispatch_again_ = false;
     while (!waiting_.empty() && !closed_) {
-      std::shared_ptr<AsyncConnection> best;
+      AsyncConnection* first_idle = nullptr;
+      std::size_t idle = 0;
       std::size_t connecting = 0;
       for (const auto& connection : connections_) {
         if (connection->state() == AsyncConnection::State::connecting) ++connecting;
-        if (connection->accepts(options_.max_pipeline) &&
-            (!best || connection->in_flight() < best->in_flight())) {
-          best = connection;
+        if (connection->accepts()) {
+          if (first_idle == nullptr) first_idle = connection.get();
+          ++idle;
         }
       }
-      // Open another connection while every open one is busy.
-      if (connections_.size() < options_.max_size && (!best || best->in_flight() > 0) &&
-          connecting < waiting_.size()) {
-        auto connection = std::make_shared<AsyncConnection>(shared_from_this());
-        connections_.push_back(connection);
-        asio::post(executor_, [connection] { connection->start(); });
+      if (first_idle == nullptr) {
+        // Open another connection while the connections being opened do not
+        // have room for every waiting query.
+        if (connections_.size() < options_.max_size &&
+            connecting * options_.max_pipeline < waiting_.size()) {
+          auto connection = std::make_shared<AsyncConnection>(shared_from_this());
+          connections_.push_back(connection);
+          asio::post(executor_, [connection] { connection->start(); });
+          continue;
+        }
+        break;
       }
-      if (!best) break;
-      Job job = std::move(waiting_.front());
-      waiting_.pop_front();
-      place(std::move(job), *best);
+      // The waiting queries, spread evenly over the idle connections.
+      const std::size_t share =
+          std::min(options_.max_pipeline, (waiting_.size() + idle - 1) / idle);
+      first_idle->send(waiting_, share);
     }
   } while (dispatch_again_);
   dispatching_ = false;
+  if (!closed_) arm_timer();
 }
 
 void AsyncPoolCore::on_closed(const AsyncConnection* connection, bool while_connecting,
@@ -644,6 +881,7 @@ std::size_t AsyncPoolCore::idle() const noexcept {
 void AsyncPoolCore::close() {
   if (closed_) return;
   closed_ = true;
+  timer_.cancel();
   std::deque<Job> failed = std::move(waiting_);
   waiting_.clear();
   const auto failure = error<ConnectionError>("the connection pool was closed");

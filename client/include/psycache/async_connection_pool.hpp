@@ -12,19 +12,30 @@
 // connection and blocks), which runs on a small internal thread.
 //
 // Connections are opened on demand, up to max_size. Each runs in libpq
-// pipeline mode: queries given to a connection that is already busy go out at
-// once, without waiting for the results before them (each with its own sync,
-// so an error fails only its own query), up to max_pipeline per connection. A
-// query goes to the least busy connection; a new connection is opened while
-// every open one is busy. When every connection holds max_pipeline queries,
-// further queries wait in order of arrival, up to acquire_timeout.
+// pipeline mode and carries one flight of queries at a time: the queries that
+// arrived while its previous flight was out go out together, up to
+// max_pipeline, in one write, and it takes the next flight once every answer
+// is in. The server's backend thus reads a flight, answers it and waits,
+// rather than running without pause on queries that keep arriving while the
+// other connections' backends (and their queries) wait for the CPU. Waiting
+// queries are spread evenly over the idle connections; a new connection is
+// opened while the ones being opened have no room for them. When no
+// connection is idle, queries wait in order of arrival, up to acquire_timeout.
+//
+// Inside a flight a query that writes gets a sync of its own, so an error
+// fails it alone and its effect never depends on another query. Consecutive
+// read-only queries (AsyncQuery::read_only, the gets) share a sync: each is
+// still its own statement, but an error in one aborts the ones after it up to
+// the sync, and the pool runs those again, each alone. They are answered
+// together, when their sync's answer comes.
 //
 // A connection that broke (a server restart, a network error) fails each of
 // its pending queries with ConnectionError and is replaced on demand. A
 // connection whose query was cancelled or timed out takes no new query until
 // the server has answered (the pool sends a cancel request to the server) and
 // the connection is idle again; if it does not become idle within
-// connect_timeout, it is closed instead.
+// connect_timeout, it is closed instead. A query the cancel request hits by
+// mistake (the server had moved on to it) runs again.
 //
 // The socket belongs to libpq: Asio watches it and never closes it.
 //
@@ -57,8 +68,8 @@ struct AsyncPoolOptions {
   // The most connections open at once. At least 1.
   std::size_t max_size = 8;
 
-  // The most queries in flight on one connection at once (pipelined). At
-  // least 1; 1 turns pipelining off.
+  // The most queries in one flight, that is in flight on one connection at
+  // once (pipelined). At least 1; 1 turns pipelining off.
   std::size_t max_pipeline = 32;
 
   // How long a query waits for room on a connection before it fails with

@@ -82,6 +82,15 @@ class AsyncQuery {
   std::array<std::string, kMaxParams> params{};
   std::size_t param_count = 0;
 
+  // Whether the statement only reads (a get). A pool may send consecutive
+  // read-only queries under one sync, that is in one implicit transaction:
+  // each is still its own statement with its own snapshot and
+  // statement_timestamp(), but an error in one aborts the ones after it up to
+  // the sync, which the pool then runs again, each alone. A statement that
+  // writes must leave it false: it gets a sync of its own, so its effect
+  // never depends on another query.
+  bool read_only = false;
+
   // Whether complete has been called (set by the pool, before the call).
   bool completed = false;
 };
