@@ -124,29 +124,6 @@ StatementResult Execute(SPIPlanPtr* plan, const char* sql, const StatementSpec& 
 
 }  // namespace
 
-const char* ExtensionSchema(FunctionCallInfo fcinfo, Oid* schema) {
-  if (fcinfo->flinfo == nullptr) {
-    throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "psycache functions must be called from SQL");
-  }
-  Oid function = fcinfo->flinfo->fn_oid;
-  Oid namespace_oid = PgCall([function] { return get_func_namespace(function); });
-  const char* quoted = PgCall([namespace_oid]() -> const char* {
-    char* name = get_namespace_name(namespace_oid);
-    return name != nullptr ? quote_identifier(name) : nullptr;
-  });
-  if (quoted == nullptr) {
-    throw Error(ERRCODE_UNDEFINED_SCHEMA, "the schema of the psycache extension does not exist");
-  }
-  *schema = namespace_oid;
-  return quoted;
-}
-
-Oid CacheTable(FunctionCallInfo fcinfo) {
-  Oid schema = InvalidOid;
-  ExtensionSchema(fcinfo, &schema);
-  return PgCall([schema] { return get_relname_relid("psycache", schema); });
-}
-
 char* CleanupBatchSql(const char* table) {
   // The CTE locks the batch, then the DELETE takes exactly those rows by their ctid (a TID scan),
   // checking the expiry once more. ORDER BY and the resume point let each batch start where the

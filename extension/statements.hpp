@@ -23,9 +23,11 @@ struct StatementResult {
 const char* ExtensionSchema(FunctionCallInfo fcinfo, Oid* schema);
 
 // The OID of the cache table of the extension that owns the function being called: the table
-// named psycache in the schema ExtensionSchema returns, or InvalidOid when there is none. Looked up
-// on every call (a catalog cache probe, no lock taken): a caller that locks the table must look
-// again if invalidation messages arrived meanwhile, as RangeVarGetRelidExtended does.
+// named psycache in the schema ExtensionSchema returns, or InvalidOid when there is none. Both are
+// remembered per backend until an invalidation message may concern them (schema_lookup.cpp), so
+// the answer is what a catalog cache probe gives now (no lock taken): a caller that locks the
+// table must look again if invalidation messages arrived meanwhile, as RangeVarGetRelidExtended
+// does.
 Oid CacheTable(FunctionCallInfo fcinfo);
 
 // Runs statement with args (see statements.cpp for each one's parameters) on the cache table of
