@@ -222,26 +222,10 @@ bool ReadMany(BatchLookup* batch) {
   return true;
 }
 
-// The cache table, locked with AccessShareLock; InvalidOid when there is none. If invalidation
-// messages arrived while the lock was taken (a DROP, a rename), the table is looked up again.
-Oid LockCacheTable(FunctionCallInfo fcinfo) {
-  Oid table = CacheTable(fcinfo);
-  while (OidIsValid(table)) {
-    const uint64 seen = SharedInvalidMessageCounter;
-    PgCall([table] { LockRelationOid(table, AccessShareLock); });
-    if (seen == SharedInvalidMessageCounter) break;
-    const Oid again = CacheTable(fcinfo);
-    if (again == table) break;
-    PgCall([table] { UnlockRelationOid(table, AccessShareLock); });
-    table = again;
-  }
-  return table;
-}
-
 }  // namespace
 
 IndexGetOutcome IndexGet(FunctionCallInfo fcinfo, Datum key, TupleDesc desc, Datum* result) {
-  const Oid table = LockCacheTable(fcinfo);
+  const Oid table = LockCacheTable(fcinfo, AccessShareLock);
   if (!OidIsValid(table)) return IndexGetOutcome::kNotApplicable;
   Lookup lookup{table, key, desc, 0};
   Lookup* lookup_pointer = &lookup;
@@ -254,7 +238,7 @@ IndexGetOutcome IndexGet(FunctionCallInfo fcinfo, Datum key, TupleDesc desc, Dat
 
 IndexGetOutcome IndexGetMany(FunctionCallInfo fcinfo, const Datum* keys, int count,
                              Tuplestorestate* sink, TupleDesc sink_desc) {
-  const Oid table = LockCacheTable(fcinfo);
+  const Oid table = LockCacheTable(fcinfo, AccessShareLock);
   if (!OidIsValid(table)) return IndexGetOutcome::kNotApplicable;
   BatchLookup batch{table, keys, count, sink, sink_desc};
   BatchLookup* batch_pointer = &batch;

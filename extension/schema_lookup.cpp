@@ -10,6 +10,7 @@
 #include "statements.hpp"
 
 extern "C" {
+#include "storage/sinval.h"
 #include "utils/inval.h"
 }
 
@@ -124,6 +125,20 @@ Oid CacheTable(FunctionCallInfo fcinfo) {
   });
   entry.table = PgCall([schema] { return get_relname_relid(kTableName, schema); });
   return entry.table;
+}
+
+Oid LockCacheTable(FunctionCallInfo fcinfo, LOCKMODE mode) {
+  Oid table = CacheTable(fcinfo);
+  while (OidIsValid(table)) {
+    const uint64 seen = SharedInvalidMessageCounter;
+    PgCall([table, mode] { LockRelationOid(table, mode); });
+    if (seen == SharedInvalidMessageCounter) break;
+    const Oid again = CacheTable(fcinfo);
+    if (again == table) break;
+    PgCall([table, mode] { UnlockRelationOid(table, mode); });
+    table = again;
+  }
+  return table;
 }
 
 }  // namespace psycache

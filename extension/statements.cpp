@@ -11,7 +11,7 @@
 namespace psycache {
 namespace {
 
-constexpr size_t kStatementCount = 6;
+constexpr size_t kStatementCount = 7;
 
 struct StatementSpec {
   int nargs;
@@ -26,6 +26,7 @@ const StatementSpec kSpecs[kStatementCount] = {
     {2, {INT4OID, TIMESTAMPTZOID}},            // cleanup batch: batch size, resume from
     {0, {}},                                   // flush
     {0, {}},                                   // stats
+    {3, {TEXTOID, JSONBOID, TIMESTAMPTZOID}},  // put, returning the size: key, value, expires_at
 };
 
 // The SQL of statement for the cache table in schema (already quoted). Every function and
@@ -38,11 +39,16 @@ std::string SqlFor(Statement statement, const std::string& schema) {
       return "SELECT c.value, pg_catalog.pg_column_size(c.value) FROM " + table +
              " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 AND " + live;
     case Statement::kPut:
-      return "INSERT INTO " + table +
-             " AS c (key, value, expires_at) VALUES ($1, $2, $3)"
-             " ON CONFLICT (key) DO UPDATE"
-             " SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at"
-             " RETURNING pg_catalog.pg_column_size(c.value)";
+    case Statement::kPutReturning: {
+      // One row processed. kPut leaves the stored size to psycache_put (stored_size.hpp); for a
+      // value column that is not jsonb, kPutReturning returns it, as the conversion stored it.
+      const std::string put = "INSERT INTO " + table +
+                              " AS c (key, value, expires_at) VALUES ($1, $2, $3)"
+                              " ON CONFLICT (key) DO UPDATE"
+                              " SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at";
+      if (statement == Statement::kPut) return put;
+      return put + " RETURNING pg_catalog.pg_column_size(c.value)";
+    }
     case Statement::kRemove:
       // An expired entry is deleted too, but only a live one counts as removed.
       return "DELETE FROM " + table + " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 RETURNING " +
