@@ -37,20 +37,23 @@ std::vector<KnownFunction> known;
 bool callbacks_registered = false;
 
 // Catalog cache callbacks: hash 0 means every row.
-void ForgetFunction(Datum, int, uint32 hash) {
+void ForgetFunction(Datum /*argument*/, int /*cache*/, uint32 hash) {
   for (KnownFunction& entry : known) {
-    if (hash == 0 || entry.function_hash == hash)
+    if (hash == 0 || entry.function_hash == hash) {
       entry.schema_checked = entry.table_checked = false;
+    }
   }
 }
 
-void ForgetSchema(Datum, int, uint32 hash) {
+void ForgetSchema(Datum /*argument*/, int /*cache*/, uint32 hash) {
   for (KnownFunction& entry : known) {
-    if (hash == 0 || entry.schema_hash == hash) entry.schema_checked = entry.table_checked = false;
+    if (hash == 0 || entry.schema_hash == hash) {
+      entry.schema_checked = entry.table_checked = false;
+    }
   }
 }
 
-void ForgetTable(Datum, int, uint32 hash) {
+void ForgetTable(Datum /*argument*/, int /*cache*/, uint32 hash) {
   for (KnownFunction& entry : known) {
     if (hash == 0 || entry.table_hash == hash) entry.table_checked = false;
   }

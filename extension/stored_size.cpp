@@ -18,14 +18,15 @@ bool ValueColumnIsJsonb(Oid table) {
 int32 StoredSize(Datum value) {
   // fill_val's choice of form in heap_form_tuple for a type that allows short headers (jsonb),
   // then pg_column_size of the result.
-  const Pointer pointer = DatumGetPointer(value);
+  const char* pointer = DatumGetPointer(value);
   // A TOAST pointer is measured as pg_column_size measures it; a short datum is copied as it is.
   if (VARATT_IS_EXTERNAL(pointer)) {
     return PgCall([value] { return static_cast<int32>(toast_datum_size(value)); });
   }
   if (VARATT_IS_SHORT(pointer)) return static_cast<int32>(VARSIZE_SHORT(pointer));
-  if (VARATT_CAN_MAKE_SHORT(pointer))
+  if (VARATT_CAN_MAKE_SHORT(pointer)) {
     return static_cast<int32>(VARATT_CONVERTED_SHORT_SIZE(pointer));
+  }
   return static_cast<int32>(VARSIZE(pointer));
 }
 
