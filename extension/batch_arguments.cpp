@@ -73,7 +73,7 @@ ArrayArgument KeysArgument(FunctionCallInfo fcinfo, int argno) {
                   "Use a shorter key, for example a hash of the long one.");
     }
   }
-  return ArrayArgument{PG_GETARG_DATUM(argno), keys.count};
+  return ArrayArgument{PG_GETARG_DATUM(argno), keys.count, keys.values};
 }
 
 ArrayArgument ValuesArgument(FunctionCallInfo fcinfo, int argno, int keys_count) {
@@ -91,7 +91,7 @@ ArrayArgument ValuesArgument(FunctionCallInfo fcinfo, int argno, int keys_count)
                   Position(i) + " of values is null.", hint);
     }
   }
-  return ArrayArgument{PG_GETARG_DATUM(argno), values.count};
+  return ArrayArgument{PG_GETARG_DATUM(argno), values.count, values.values};
 }
 
 }  // namespace psycache

@@ -6,11 +6,12 @@
 
 namespace psycache {
 
-// An array argument that has been checked: the array itself, to pass on to SPI, and how many
-// elements it holds.
+// An array argument that has been checked: the array itself, to pass on to SPI, how many
+// elements it holds, and the elements (palloc'd, none of them NULL).
 struct ArrayArgument {
   Datum array;
   int count;
+  const Datum* elements;
 };
 
 // Argument argno as an array of cache keys (what) : not NULL, at most one dimension, no NULL

@@ -9,6 +9,7 @@
 #include "batch_arguments.hpp"
 #include "boundary.hpp"
 #include "errors.hpp"
+#include "index_get.hpp"
 #include "statements_1_1.hpp"
 
 extern "C" {
@@ -19,16 +20,21 @@ namespace psycache {
 namespace {
 
 // psycache_get_many(keys) -> (key, value, size) rows: one per element of keys, in their order (a
-// key given twice gives two rows); a missing or expired key has a NULL value and size.
+// key given twice gives two rows); a missing or expired key has a NULL value and size. Read
+// through the primary key index; by the SQL when the table is not as the extension made it (see
+// index_get).
 Datum GetMany(FunctionCallInfo fcinfo) {
   ArrayArgument keys = KeysArgument(fcinfo, 0);
   // Refuses a caller that cannot take a materialized set, and sets up the tuplestore.
   PgCall([fcinfo] { InitMaterializedSRF(fcinfo, 0); });
   auto* result = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-  if (keys.count > 0) {
-    Datum args[] = {keys.array};
-    RunStatement11(fcinfo, Statement11::kGetMany, args, result->setResult, result->setDesc);
+  if (keys.count == 0) return Datum{0};
+  if (IndexGetMany(fcinfo, keys.elements, keys.count, result->setResult, result->setDesc) ==
+      IndexGetOutcome::kDone) {
+    return Datum{0};
   }
+  Datum args[] = {keys.array};
+  RunStatement11(fcinfo, Statement11::kGetMany, args, result->setResult, result->setDesc);
   return Datum{0};
 }
 

@@ -13,6 +13,7 @@
 #include "index_get.hpp"
 #include "result_types.hpp"
 #include "statements.hpp"
+#include "stored_size.hpp"
 
 namespace psycache {
 namespace {
@@ -41,12 +42,18 @@ Datum Put(FunctionCallInfo fcinfo) {
   // A braced list is evaluated left to right: the arguments are checked in order.
   Datum args[] = {KeyArgument(fcinfo, 0), ValueArgument(fcinfo, 1),
                   TimestampTzGetDatum(ExpiryArgument(fcinfo, 2))};
-  StatementResult stored = RunStatement(fcinfo, Statement::kPut, args);
-  if (stored.rows != 1 || stored.nulls[0]) {
+  // The stored size is computed rather than returned by the statement: a RETURNING list costs the
+  // statement more than the rest of psycache_put's own work. The table is locked first, as the
+  // statement locks it, so that its value column stays jsonb until the end of the transaction.
+  const Oid table = LockCacheTable(fcinfo, RowExclusiveLock);
+  const bool computed = OidIsValid(table) && ValueColumnIsJsonb(table);
+  StatementResult stored =
+      RunStatement(fcinfo, computed ? Statement::kPut : Statement::kPutReturning, args);
+  if (stored.rows != 1 || (!computed && stored.nulls[0])) {
     throw Error(ERRCODE_INTERNAL_ERROR,
                 "psycache_put stored " + std::to_string(stored.rows) + " rows instead of one");
   }
-  return stored.columns[0];
+  return computed ? Int32GetDatum(StoredSize(args[1])) : stored.columns[0];
 }
 
 // psycache_remove(key) -> whether a live entry was removed (an expired one is deleted as well).

@@ -92,18 +92,22 @@ Relation OpenPrimaryKey(Relation table, AttrNumber key_column) {
   return nullptr;
 }
 
-struct Lookup {
-  Oid table_oid;  // locked by the caller
-  Datum key;
-  TupleDesc desc;
-  Datum result;
+// An open read of the cache table through its primary key: the table and the index (locked and
+// open), the snapshot pushed, one index scan and one slot, reused for every key.
+struct Reader {
+  Relation table;
+  Relation index;
+  Columns columns;
+  IndexScanDesc scan;
+  TupleTableSlot* slot;
 };
 
-// The part that only calls PostgreSQL: run through PgCall, so an error raised anywhere here skips
-// no C++ object. On an error the snapshot, the scan and the relations are released by the abort
-// of the (sub)transaction, as for the executor.
-bool ReadEntry(Lookup* lookup) {
-  Relation table = table_open(lookup->table_oid, NoLock);
+// Opens the read on the table the caller locked; false, with nothing open (only the table's lock
+// kept), when the SQL must run instead. Plain PostgreSQL calls only: run through PgCall, so an
+// error raised anywhere here skips no C++ object. On an error the snapshot, the scan and the
+// relations are released by the abort of the (sub)transaction, as for the executor.
+bool OpenReader(Oid table_oid, Reader* reader) {
+  Relation table = table_open(table_oid, NoLock);
   Columns columns{};
   // Row-level security and permission hooks are the executor's business, and so is refusing a
   // role without the privilege (the SQL raises that error, with the statement as its context,
@@ -128,75 +132,119 @@ bool ReadEntry(Lookup* lookup) {
   CommandCounterIncrement();
   UpdateActiveSnapshotCommandId();
 
-  ScanKeyData scan_key;
-  ScanKeyEntryInitialize(&scan_key, 0, 1, BTEqualStrategyNumber, TEXTOID, index->rd_indcollation[0],
-                         F_TEXTEQ, lookup->key);
-  IndexScanDesc scan = index_beginscan(table, index, GetActiveSnapshot(), 1, 0);
-  index_rescan(scan, &scan_key, 1, nullptr, 0);
-  TupleTableSlot* slot = table_slot_create(table, nullptr);
-
-  Datum columns_out[2] = {0, 0};
-  bool nulls[2] = {true, true};
-  // The key is unique: the first row visible to the snapshot is the only one.
-  if (index_getnext_slot(scan, ForwardScanDirection, slot)) {
-    bool expiry_null = true;
-    Datum expires_at = slot_getattr(slot, columns.expires_at, &expiry_null);
-    // expires_at > statement_timestamp(), the comparison timestamptz_gt makes.
-    if (!expiry_null && DatumGetTimestampTz(expires_at) > GetCurrentStatementStartTimestamp()) {
-      Datum value = slot_getattr(slot, columns.value, &nulls[0]);
-      if (!nulls[0]) {
-        // pg_column_size: the size as stored, compressed or out of line.
-        columns_out[1] = Int32GetDatum(static_cast<int32>(toast_datum_size(value)));
-        nulls[1] = false;
-        // A value stored out of line is fetched; one stored inline is copied into the record
-        // below, while the slot still holds its page.
-        if (VARATT_IS_EXTERNAL(DatumGetPointer(value))) {
-          value = PointerGetDatum(
-              detoast_external_attr(reinterpret_cast<varlena*>(DatumGetPointer(value))));
-        }
-        columns_out[0] = value;
-      }
-    }
-  }
-  lookup->result = HeapTupleGetDatum(heap_form_tuple(lookup->desc, columns_out, nulls));
-
-  ExecDropSingleTupleTableSlot(slot);
-  index_endscan(scan);
-  CommandCounterIncrement();
-  PopActiveSnapshot();
-  // The locks are kept until the end of the transaction, as the executor keeps them.
-  index_close(index, NoLock);
-  table_close(table, NoLock);
+  *reader = Reader{table, index, columns, index_beginscan(table, index, GetActiveSnapshot(), 1, 0),
+                   table_slot_create(table, nullptr)};
   return true;
 }
 
-// The cache table, locked with AccessShareLock; InvalidOid when there is none. If invalidation
-// messages arrived while the lock was taken (a DROP, a rename), the table is looked up again.
-Oid LockCacheTable(FunctionCallInfo fcinfo) {
-  Oid table = CacheTable(fcinfo);
-  while (OidIsValid(table)) {
-    const uint64 seen = SharedInvalidMessageCounter;
-    PgCall([table] { LockRelationOid(table, AccessShareLock); });
-    if (seen == SharedInvalidMessageCounter) break;
-    const Oid again = CacheTable(fcinfo);
-    if (again == table) break;
-    PgCall([table] { UnlockRelationOid(table, AccessShareLock); });
-    table = again;
+// Reads the entry of key: columns[0] its value, columns[1] its stored size (pg_column_size), or
+// two NULLs when it is missing or expired. A value stored out of line is fetched into
+// value_context; one stored inline points into the slot's page, valid until the next read.
+void ReadEntry(Reader* reader, Datum key, MemoryContext value_context, Datum* columns,
+               bool* nulls) {
+  ScanKeyData scan_key;
+  ScanKeyEntryInitialize(&scan_key, 0, 1, BTEqualStrategyNumber, TEXTOID,
+                         reader->index->rd_indcollation[0], F_TEXTEQ, key);
+  index_rescan(reader->scan, &scan_key, 1, nullptr, 0);
+  nulls[0] = nulls[1] = true;
+  // The key is unique: the first row visible to the snapshot is the only one.
+  if (!index_getnext_slot(reader->scan, ForwardScanDirection, reader->slot)) return;
+  bool expiry_null = true;
+  Datum expires_at = slot_getattr(reader->slot, reader->columns.expires_at, &expiry_null);
+  // expires_at > statement_timestamp(), the comparison timestamptz_gt makes.
+  if (expiry_null || DatumGetTimestampTz(expires_at) <= GetCurrentStatementStartTimestamp()) return;
+  Datum value = slot_getattr(reader->slot, reader->columns.value, &nulls[0]);
+  if (nulls[0]) return;
+  // pg_column_size: the size as stored, compressed or out of line.
+  columns[1] = Int32GetDatum(static_cast<int32>(toast_datum_size(value)));
+  nulls[1] = false;
+  if (VARATT_IS_EXTERNAL(DatumGetPointer(value))) {
+    value =
+        PointerGetDatum(detoast_external_attr(reinterpret_cast<varlena*>(DatumGetPointer(value))));
   }
-  return table;
+  columns[0] = value;
+}
+
+void CloseReader(Reader* reader) {
+  ExecDropSingleTupleTableSlot(reader->slot);
+  index_endscan(reader->scan);
+  CommandCounterIncrement();
+  PopActiveSnapshot();
+  // The locks are kept until the end of the transaction, as the executor keeps them.
+  index_close(reader->index, NoLock);
+  table_close(reader->table, NoLock);
+}
+
+struct Lookup {
+  Oid table_oid;  // locked by the caller
+  Datum key;
+  TupleDesc desc;
+  Datum result;
+};
+
+// One key: the record of desc, formed while the slot still holds the page of an inline value.
+bool ReadOne(Lookup* lookup) {
+  Reader reader;
+  if (!OpenReader(lookup->table_oid, &reader)) return false;
+  Datum columns[2] = {0, 0};
+  bool nulls[2] = {true, true};
+  ReadEntry(&reader, lookup->key, CurrentMemoryContext, columns, nulls);
+  lookup->result = HeapTupleGetDatum(heap_form_tuple(lookup->desc, columns, nulls));
+  CloseReader(&reader);
+  return true;
+}
+
+struct BatchLookup {
+  Oid table_oid;  // locked by the caller
+  const Datum* keys;
+  int count;
+  Tuplestorestate* sink;
+  TupleDesc sink_desc;
+};
+
+// Every key, in order: a row (key, value, size) each, appended to the sink, which copies it. A
+// fetched out-of-line value lives in a memory context of its own, emptied after each row.
+bool ReadMany(BatchLookup* batch) {
+  Reader reader;
+  if (!OpenReader(batch->table_oid, &reader)) return false;
+  MemoryContext row_context =
+      AllocSetContextCreate(CurrentMemoryContext, "psycache get_many row", ALLOCSET_SMALL_SIZES);
+  for (int i = 0; i < batch->count; ++i) {
+    CHECK_FOR_INTERRUPTS();
+    Datum columns[3] = {batch->keys[i], 0, 0};
+    bool nulls[3] = {false, true, true};
+    ReadEntry(&reader, batch->keys[i], row_context, &columns[1], &nulls[1]);
+    tuplestore_putvalues(batch->sink, batch->sink_desc, columns, nulls);
+    MemoryContextReset(row_context);
+  }
+  MemoryContextDelete(row_context);
+  CloseReader(&reader);
+  return true;
 }
 
 }  // namespace
 
 IndexGetOutcome IndexGet(FunctionCallInfo fcinfo, Datum key, TupleDesc desc, Datum* result) {
-  const Oid table = LockCacheTable(fcinfo);
+  const Oid table = LockCacheTable(fcinfo, AccessShareLock);
   if (!OidIsValid(table)) return IndexGetOutcome::kNotApplicable;
   Lookup lookup{table, key, desc, 0};
   Lookup* lookup_pointer = &lookup;
-  if (!PgCall([lookup_pointer] { return ReadEntry(lookup_pointer); })) {
+  if (!PgCall([lookup_pointer] { return ReadOne(lookup_pointer); })) {
     return IndexGetOutcome::kNotApplicable;
   }
   *result = lookup.result;
+  return IndexGetOutcome::kDone;
+}
+
+IndexGetOutcome IndexGetMany(FunctionCallInfo fcinfo, const Datum* keys, int count,
+                             Tuplestorestate* sink, TupleDesc sink_desc) {
+  const Oid table = LockCacheTable(fcinfo, AccessShareLock);
+  if (!OidIsValid(table)) return IndexGetOutcome::kNotApplicable;
+  BatchLookup batch{table, keys, count, sink, sink_desc};
+  BatchLookup* batch_pointer = &batch;
+  if (!PgCall([batch_pointer] { return ReadMany(batch_pointer); })) {
+    return IndexGetOutcome::kNotApplicable;
+  }
   return IndexGetOutcome::kDone;
 }
 

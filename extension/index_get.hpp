@@ -1,8 +1,13 @@
-// psycache_get's read of one entry straight through the cache table's primary key index: what
-// the executor does for the SELECT of the SPI path, without starting an executor.
+// psycache_get's read of one entry (and psycache_get_many's of each key) straight through the cache
+// table's primary key index: what the executor does for the SELECT of the SPI path, without
+// starting an executor.
 #pragma once
 
 #include "pg.hpp"
+
+extern "C" {
+#include "utils/tuplestore.h"
+}
 
 namespace psycache {
 
@@ -24,5 +29,12 @@ enum class IndexGetOutcome {
 // expires_at timestamptz; a primary key that is not a btree on key with the default text
 // operators and a deterministic collation.
 IndexGetOutcome IndexGet(FunctionCallInfo fcinfo, Datum key, TupleDesc desc, Datum* result);
+
+// psycache_get_many's read, the same way for a batch: one snapshot, one index scan and the locks
+// taken once, then for each of the count keys, in order, a row (key, value, size) appended to
+// sink (of sink_desc), with NULLs for a missing or expired key, as the SQL's LEFT JOIN gives. It
+// declines in the same cases as IndexGet, before appending anything.
+IndexGetOutcome IndexGetMany(FunctionCallInfo fcinfo, const Datum* keys, int count,
+                             Tuplestorestate* sink, TupleDesc sink_desc);
 
 }  // namespace psycache

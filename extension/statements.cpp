@@ -11,7 +11,7 @@
 namespace psycache {
 namespace {
 
-constexpr size_t kStatementCount = 6;
+constexpr size_t kStatementCount = 7;
 
 struct StatementSpec {
   int nargs;
@@ -26,6 +26,7 @@ const StatementSpec kSpecs[kStatementCount] = {
     {2, {INT4OID, TIMESTAMPTZOID}},            // cleanup batch: batch size, resume from
     {0, {}},                                   // flush
     {0, {}},                                   // stats
+    {3, {TEXTOID, JSONBOID, TIMESTAMPTZOID}},  // put, returning the size: key, value, expires_at
 };
 
 // The SQL of statement for the cache table in schema (already quoted). Every function and
@@ -38,11 +39,16 @@ std::string SqlFor(Statement statement, const std::string& schema) {
       return "SELECT c.value, pg_catalog.pg_column_size(c.value) FROM " + table +
              " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 AND " + live;
     case Statement::kPut:
-      return "INSERT INTO " + table +
-             " AS c (key, value, expires_at) VALUES ($1, $2, $3)"
-             " ON CONFLICT (key) DO UPDATE"
-             " SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at"
-             " RETURNING pg_catalog.pg_column_size(c.value)";
+    case Statement::kPutReturning: {
+      // One row processed. kPut leaves the stored size to psycache_put (stored_size.hpp); for a
+      // value column that is not jsonb, kPutReturning returns it, as the conversion stored it.
+      const std::string put = "INSERT INTO " + table +
+                              " AS c (key, value, expires_at) VALUES ($1, $2, $3)"
+                              " ON CONFLICT (key) DO UPDATE"
+                              " SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at";
+      if (statement == Statement::kPut) return put;
+      return put + " RETURNING pg_catalog.pg_column_size(c.value)";
+    }
     case Statement::kRemove:
       // An expired entry is deleted too, but only a live one counts as removed.
       return "DELETE FROM " + table + " AS c WHERE c.key OPERATOR(pg_catalog.=) $1 RETURNING " +
@@ -123,29 +129,6 @@ StatementResult Execute(SPIPlanPtr* plan, const char* sql, const StatementSpec& 
 }
 
 }  // namespace
-
-const char* ExtensionSchema(FunctionCallInfo fcinfo, Oid* schema) {
-  if (fcinfo->flinfo == nullptr) {
-    throw Error(ERRCODE_FEATURE_NOT_SUPPORTED, "psycache functions must be called from SQL");
-  }
-  Oid function = fcinfo->flinfo->fn_oid;
-  Oid namespace_oid = PgCall([function] { return get_func_namespace(function); });
-  const char* quoted = PgCall([namespace_oid]() -> const char* {
-    char* name = get_namespace_name(namespace_oid);
-    return name != nullptr ? quote_identifier(name) : nullptr;
-  });
-  if (quoted == nullptr) {
-    throw Error(ERRCODE_UNDEFINED_SCHEMA, "the schema of the psycache extension does not exist");
-  }
-  *schema = namespace_oid;
-  return quoted;
-}
-
-Oid CacheTable(FunctionCallInfo fcinfo) {
-  Oid schema = InvalidOid;
-  ExtensionSchema(fcinfo, &schema);
-  return PgCall([schema] { return get_relname_relid("psycache", schema); });
-}
 
 char* CleanupBatchSql(const char* table) {
   // The CTE locks the batch, then the DELETE takes exactly those rows by their ctid (a TID scan),

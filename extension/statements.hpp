@@ -5,7 +5,7 @@
 
 namespace psycache {
 
-enum class Statement { kGet, kPut, kRemove, kCleanupBatch, kFlush, kStats };
+enum class Statement { kGet, kPut, kRemove, kCleanupBatch, kFlush, kStats, kPutReturning };
 
 // The most columns of a statement's first row that StatementResult keeps.
 constexpr int kMaxStatementColumns = 3;
@@ -23,10 +23,17 @@ struct StatementResult {
 const char* ExtensionSchema(FunctionCallInfo fcinfo, Oid* schema);
 
 // The OID of the cache table of the extension that owns the function being called: the table
-// named psycache in the schema ExtensionSchema returns, or InvalidOid when there is none. Looked up
-// on every call (a catalog cache probe, no lock taken): a caller that locks the table must look
-// again if invalidation messages arrived meanwhile, as RangeVarGetRelidExtended does.
+// named psycache in the schema ExtensionSchema returns, or InvalidOid when there is none. Both are
+// remembered per backend until an invalidation message may concern them (schema_lookup.cpp), so
+// the answer is what a catalog cache probe gives now (no lock taken): a caller that locks the
+// table must look again if invalidation messages arrived meanwhile, as RangeVarGetRelidExtended
+// does.
 Oid CacheTable(FunctionCallInfo fcinfo);
+
+// The cache table (CacheTable), locked in mode until the end of the transaction; InvalidOid when
+// there is none. If invalidation messages arrived while the lock was taken (a DROP, a rename), the
+// table is looked up again, as RangeVarGetRelidExtended does.
+Oid LockCacheTable(FunctionCallInfo fcinfo, LOCKMODE mode);
 
 // Runs statement with args (see statements.cpp for each one's parameters) on the cache table of
 // the extension that owns the function being called, whatever the caller's search_path is.
