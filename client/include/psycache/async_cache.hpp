@@ -24,6 +24,16 @@
 //   async_remove             void(std::exception_ptr, bool)
 //   async_cleanup_expired    void(std::exception_ptr, std::int64_t)
 //   async_flush              void(std::exception_ptr, std::int64_t)
+//   async_get_many_raw       void(std::exception_ptr, std::vector<std::optional<nlohmann::json>>)
+//   async_get_many<T>        void(std::exception_ptr, std::vector<std::optional<T>>)
+//   async_put_many_raw, async_put_many<T>
+//                            void(std::exception_ptr)
+//   async_remove_many        void(std::exception_ptr, std::int64_t)
+//   async_add_raw, async_add<T>, async_touch
+//                            void(std::exception_ptr, bool)
+//   async_ttl                void(std::exception_ptr, std::optional<std::chrono::microseconds>)
+//   async_incr               void(std::exception_ptr, std::int64_t)
+//   async_stats              void(std::exception_ptr, CacheStats)
 // With use_awaitable the error is thrown from co_await, with use_future from
 // future::get(). It is a psycache::Error (errors.hpp): InvalidArgument,
 // ConnectionError, TimeoutError (acquire or operation timeout of the pool),
