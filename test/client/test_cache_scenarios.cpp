@@ -512,7 +512,8 @@ BOTH_CACHES("On an extension still at 1.0 the 1.1 operations fail with 42883, th
       FAIL("no error from " << function);
     } catch (const psycache::ServerError& e) {
       CHECK(e.sqlstate() == "42883");
-      CHECK_THAT(e.what(), Contains(function) && Contains("does not exist"));
+      CHECK_THAT(e.what(), Contains(function) && Contains("does not exist") &&
+                               Contains("ALTER EXTENSION psycache UPDATE"));
     }
   };
   refused([&] { (void)cache.get_many_raw({"k"}); }, "psycache_get_many");

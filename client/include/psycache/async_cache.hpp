@@ -316,7 +316,8 @@ class AsyncPostgresCache {
   // The twins of PostgresCache's operations of the same names: the same
   // statements (one prepared call each), validation, errors and spans. A
   // server whose extension is older than 1.1 refuses them as PostgresCache
-  // sees it refused: ServerError, SQLSTATE 42883, naming the function.
+  // sees it refused: ServerError, SQLSTATE 42883, naming the function and
+  // ALTER EXTENSION psycache UPDATE.
 
   // The values stored under keys, in the order of keys: element i answers
   // keys[i] (see PostgresCache::get_many_raw). An empty batch completes
