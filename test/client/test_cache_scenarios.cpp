@@ -320,6 +320,29 @@ BOTH_CACHES("remove_many counts the live entries it removed, empty batches retur
   CHECK(count_entries() == "0");
 }
 
+BOTH_CACHES("A batch of 5,000 keys is one call and comes back in order") {
+  psycache::test::reset_extension();
+  TestType cache;
+  std::vector<std::pair<std::string, json>> entries;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 5000; ++i) {
+    // Descending, so the order given is not the order of the keys.
+    keys.push_back("batch:" + std::to_string(9999 - i));
+    if (i % 2 == 0)
+      entries.emplace_back(keys.back(), json{{"i", i}, {"pad", std::string(100, 'p')}});
+  }
+  cache.put_many_raw(entries, 60);
+  const auto values = cache.get_many_raw(keys);
+  REQUIRE(values.size() == keys.size());
+  int wrong = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const bool right = i % 2 == 0 ? values[i] && values[i]->at("i") == i : !values[i];
+    wrong += right ? 0 : 1;
+  }
+  CHECK(wrong == 0);
+  CHECK(cache.remove_many(keys) == 2500);
+}
+
 BOTH_CACHES("add stores only a missing or expired key, and says so") {
   psycache::test::reset_extension();
   TestType cache;
