@@ -328,8 +328,9 @@ BOTH_CACHES("A batch of 5,000 keys is one call and comes back in order") {
   for (int i = 0; i < 5000; ++i) {
     // Descending, so the order given is not the order of the keys.
     keys.push_back("batch:" + std::to_string(9999 - i));
-    if (i % 2 == 0)
+    if (i % 2 == 0) {
       entries.emplace_back(keys.back(), json{{"i", i}, {"pad", std::string(100, 'p')}});
+    }
   }
   cache.put_many_raw(entries, 60);
   const auto values = cache.get_many_raw(keys);
