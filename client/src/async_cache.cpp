@@ -6,6 +6,7 @@
 
 #include <psycache/async_cache.hpp>
 
+#include "cache_1_1.hpp"
 #include "cache_common.hpp"
 #include "error_translation.hpp"
 #include "spans.hpp"
@@ -34,6 +35,15 @@ class AsyncCacheCore {
     remove_ = convert(statements.remove);
     cleanup_ = convert(statements.cleanup);
     flush_ = convert(statements.flush);
+    stats_ = convert(statements.stats);
+    auto statements_1_1 = Statements11::for_schema(quote_identifier(options_.schema));
+    get_many_ = convert(statements_1_1.get_many);
+    put_many_ = convert(statements_1_1.put_many);
+    remove_many_ = convert(statements_1_1.remove_many);
+    add_ = convert(statements_1_1.add);
+    touch_ = convert(statements_1_1.touch);
+    ttl_ = convert(statements_1_1.ttl);
+    incr_ = convert(statements_1_1.incr);
   }
 
   const CacheOptions& options() const noexcept { return options_; }
@@ -43,6 +53,15 @@ class AsyncCacheCore {
   const AsyncStatement& remove() const noexcept { return remove_; }
   const AsyncStatement& cleanup() const noexcept { return cleanup_; }
   const AsyncStatement& flush() const noexcept { return flush_; }
+  const AsyncStatement& stats() const noexcept { return stats_; }
+  // Extension 1.1.
+  const AsyncStatement& get_many() const noexcept { return get_many_; }
+  const AsyncStatement& put_many() const noexcept { return put_many_; }
+  const AsyncStatement& remove_many() const noexcept { return remove_many_; }
+  const AsyncStatement& add() const noexcept { return add_; }
+  const AsyncStatement& touch() const noexcept { return touch_; }
+  const AsyncStatement& ttl() const noexcept { return ttl_; }
+  const AsyncStatement& incr() const noexcept { return incr_; }
 
   // Hands query to the pool on the pool's executor, and wires the caller's
   // cancellation slot to the pool's cancel.
@@ -74,17 +93,22 @@ class AsyncCacheCore {
   std::unique_ptr<AsyncPoolHandle> pool_;
   asio::any_io_executor executor_;
   CacheOptions options_;
-  AsyncStatement get_, put_, remove_, cleanup_, flush_;
+  AsyncStatement get_, put_, remove_, cleanup_, flush_, stats_;
+  AsyncStatement get_many_, put_many_, remove_many_, add_, touch_, ttl_, incr_;
 };
 
 namespace {
 
-// The one row a cache statement returns, or the error it stands for; throws a
-// psycache error without the operation's name.
-const PGresult* checked(const PgResult& result, const std::exception_ptr& failure) {
+// The one row a cache statement returns (any number of rows when many_rows),
+// or the error it stands for; throws a psycache error without the
+// operation's name.
+const PGresult* checked(const PgResult& result, const std::exception_ptr& failure,
+                        bool many_rows = false) {
   if (failure) std::rethrow_exception(failure);
   const ExecStatusType status = PQresultStatus(result.get());
-  if (status == PGRES_TUPLES_OK && PQntuples(result.get()) == 1) return result.get();
+  if (status == PGRES_TUPLES_OK && (many_rows || PQntuples(result.get()) == 1)) {
+    return result.get();
+  }
   if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR) {
     const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
     throw pqxx::sql_error(PQresultErrorMessage(result.get()), "", state);
@@ -95,9 +119,9 @@ const PGresult* checked(const PgResult& result, const std::exception_ptr& failur
   throw Error(std::string{"unexpected answer from the server: "} + PQresStatus(status));
 }
 
-std::int64_t int_field(const PGresult* result, int column) {
-  const char* text = PQgetvalue(result, 0, column);
-  const auto length = static_cast<std::size_t>(PQgetlength(result, 0, column));
+std::int64_t int_field(const PGresult* result, int column, int row = 0) {
+  const char* text = PQgetvalue(result, row, column);
+  const auto length = static_cast<std::size_t>(PQgetlength(result, row, column));
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text, text + length, value);
   if (ec != std::errc{} || end != text + length) {
@@ -166,6 +190,8 @@ class CacheQuery : public AsyncQuery {
  protected:
   // The row as the caller's results, after telling the spans.
   virtual std::tuple<Results...> convert(const PGresult* row) = 0;
+  // Whether the statement returns any number of rows (else exactly one).
+  virtual bool many_rows() const noexcept { return false; }
 
   const std::string& key() const noexcept { return params[0]; }
   template <class Record>
@@ -176,7 +202,7 @@ class CacheQuery : public AsyncQuery {
  private:
   void complete(PgResult result, std::exception_ptr failure) final {
     try {
-      std::tuple<Results...> results = convert(checked(result, failure));
+      std::tuple<Results...> results = convert(checked(result, failure, many_rows()));
       spans_.reset();
       std::apply(
           [&](auto&&... values) {
@@ -288,6 +314,132 @@ class DeleteQuery final : public CacheQuery<std::int64_t> {
   bool flush_;
 };
 
+// --- Extension 1.1 and stats ------------------------------------------------
+
+class GetManyQuery final : public CacheQuery<std::vector<std::optional<nlohmann::json>>> {
+ public:
+  using Values = std::vector<std::optional<nlohmann::json>>;
+
+  GetManyQuery(std::shared_ptr<const AsyncCacheCore> core, std::vector<std::string>&& keys,
+               Completion completion)
+      : CacheQuery(std::move(core), "get_many", std::string{}, false, std::move(completion)),
+        keys_(std::move(keys)) {}
+
+  const std::vector<std::string>& keys() const noexcept { return keys_; }
+
+ private:
+  bool many_rows() const noexcept override { return true; }
+
+  // Row i answers keys_[i]; a hit or a miss per key, as PostgresCache::get_many_raw.
+  std::tuple<Values> convert(const PGresult* rows) override {
+    const auto count = static_cast<std::size_t>(PQntuples(rows));
+    if (count != keys_.size()) {
+      throw ServerError("get_many failed: the server returned " + std::to_string(count) +
+                        " rows for " + std::to_string(keys_.size()) + " keys");
+    }
+    Values values(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const int row = static_cast<int>(i);
+      if (PQgetisnull(rows, row, 0) != 0) {
+        record([](CacheSpan& span) { span.record_cache_miss(); });
+        continue;
+      }
+      const char* text = PQgetvalue(rows, row, 0);
+      try {
+        values[i].emplace(nlohmann::json::parse(text, text + PQgetlength(rows, row, 0)));
+      } catch (const nlohmann::json::exception& e) {
+        throw ConversionError("the value stored under key " + quote_for_message(keys_[i]) +
+                              " cannot be read into nlohmann::json: " + e.what());
+      }
+      const auto size = static_cast<std::size_t>(int_field(rows, 1, row));
+      record([&](CacheSpan& span) { span.record_cache_hit(size); });
+    }
+    return {std::move(values)};
+  }
+
+  std::vector<std::string> keys_;
+};
+
+class PutManyQuery final : public CacheQuery<> {
+ public:
+  PutManyQuery(std::shared_ptr<const AsyncCacheCore> core, Completion completion)
+      : CacheQuery(std::move(core), "put_many", std::string{}, false, std::move(completion)) {}
+
+ private:
+  // A record_put per key, with the size the server stored.
+  std::tuple<> convert(const PGresult* row) override {
+    const std::vector<std::int64_t> sizes = parse_integer_array(
+        {PQgetvalue(row, 0, 0), static_cast<std::size_t>(PQgetlength(row, 0, 0))}, "put_many");
+    for (const std::int64_t size : sizes) {
+      record([&](CacheSpan& span) { span.record_put(static_cast<std::size_t>(size)); });
+    }
+    return {};
+  }
+};
+
+class RemoveManyQuery final : public CacheQuery<std::int64_t> {
+ public:
+  RemoveManyQuery(std::shared_ptr<const AsyncCacheCore> core, std::size_t keys,
+                  Completion completion)
+      : CacheQuery(std::move(core), "remove_many", std::string{}, false, std::move(completion)),
+        keys_(keys) {}
+
+ private:
+  // A record_removed per key, as PostgresCache::remove_many.
+  std::tuple<std::int64_t> convert(const PGresult* row) override {
+    const std::int64_t removed = int_field(row, 0);
+    for (std::size_t i = 0; i < keys_; ++i) {
+      record([](CacheSpan& span) { span.record_removed(); });
+    }
+    return {removed};
+  }
+
+  std::size_t keys_;
+};
+
+// add and touch: whether the server did it. Not instrumented.
+class FlagQuery final : public CacheQuery<bool> {
+ public:
+  using CacheQuery::CacheQuery;
+
+ private:
+  std::tuple<bool> convert(const PGresult* row) override {
+    return {PQgetvalue(row, 0, 0)[0] == 't'};
+  }
+};
+
+class TtlQuery final : public CacheQuery<std::optional<std::chrono::microseconds>> {
+ public:
+  using CacheQuery::CacheQuery;
+
+ private:
+  std::tuple<std::optional<std::chrono::microseconds>> convert(const PGresult* row) override {
+    if (PQgetisnull(row, 0, 0) != 0) return {std::nullopt};
+    return {std::chrono::microseconds{int_field(row, 0)}};
+  }
+};
+
+class IncrQuery final : public CacheQuery<std::int64_t> {
+ public:
+  using CacheQuery::CacheQuery;
+
+ private:
+  std::tuple<std::int64_t> convert(const PGresult* row) override { return {int_field(row, 0)}; }
+};
+
+class StatsQuery final : public CacheQuery<CacheStats> {
+ public:
+  StatsQuery(std::shared_ptr<const AsyncCacheCore> core, Completion completion)
+      : CacheQuery(std::move(core), "stats", std::string{}, false, std::move(completion)) {}
+
+ private:
+  std::tuple<CacheStats> convert(const PGresult* row) override {
+    return {CacheStats{.entries = int_field(row, 0),
+                       .expired_entries = int_field(row, 1),
+                       .total_bytes = int_field(row, 2)}};
+  }
+};
+
 }  // namespace
 }  // namespace detail
 
@@ -397,6 +549,158 @@ void AsyncPostgresCache::start_delete(
   }
   query->statement = flush ? &core->flush() : &core->cleanup();
   query->param_count = 0;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_get_many(
+    const Core& core, std::vector<std::string>&& keys, std::string_view span_name,
+    std::unique_ptr<detail::AsyncCompletion<ManyValues>> completion) {
+  // An empty batch: no round trip and no span, as in PostgresCache::get_many_raw.
+  if (keys.empty()) {
+    completion->complete(nullptr, ManyValues{});
+    return;
+  }
+  auto query = std::make_shared<detail::GetManyQuery>(core, std::move(keys), std::move(completion));
+  try {
+    query->start_spans(core->options(), [&](CacheInstrumentation& i) {
+      return i.start_cache_get_span(detail::span_key(query->keys()), span_name);
+    });
+    query->params[0] = detail::keys_parameter(query->keys());
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->get_many();
+  query->param_count = 1;
+  query->read_only = true;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_put_many(
+    const Core& core, std::vector<std::pair<std::string, nlohmann::json>>&& entries, Ttl ttl,
+    std::string_view span_name, const std::exception_ptr& failure,
+    std::unique_ptr<detail::AsyncCompletion<>> completion) {
+  if (!failure && entries.empty()) {
+    completion->complete(nullptr);
+    return;
+  }
+  auto query = std::make_shared<detail::PutManyQuery>(core, std::move(completion));
+  try {
+    // A value the typed layer could not convert: no span, as in PostgresCache::put_many.
+    if (failure) std::rethrow_exception(failure);
+    query->start_spans(core->options(), [&](CacheInstrumentation& i) {
+      return i.start_cache_put_span(entries.front().first, span_name);
+    });
+    std::vector<std::string> params =
+        detail::put_many_parameters(entries, ttl, core->options().max_value_bytes);
+    for (std::size_t i = 0; i < params.size(); ++i) query->params.at(i) = std::move(params[i]);
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->put_many();
+  query->param_count = 3;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_remove_many(
+    const Core& core, std::vector<std::string>&& keys,
+    std::unique_ptr<detail::AsyncCompletion<std::int64_t>> completion) {
+  if (keys.empty()) {
+    completion->complete(nullptr, 0);
+    return;
+  }
+  auto query = std::make_shared<detail::RemoveManyQuery>(core, keys.size(), std::move(completion));
+  try {
+    query->start_spans(core->options(), [&](CacheInstrumentation& i) {
+      return i.start_cache_remove_span(detail::span_key(keys));
+    });
+    query->params[0] = detail::keys_parameter(keys);
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->remove_many();
+  query->param_count = 1;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_add(const Core& core, std::string&& key, const nlohmann::json& value,
+                                   Ttl ttl, const std::exception_ptr& failure,
+                                   std::unique_ptr<detail::AsyncCompletion<bool>> completion) {
+  auto query =
+      std::make_shared<detail::FlagQuery>(core, "add", std::move(key), true, std::move(completion));
+  try {
+    if (failure) std::rethrow_exception(failure);
+    detail::validate_key(query->params[0]);
+    query->params[1] = detail::value_text(query->params[0], value, core->options().max_value_bytes);
+    query->params[2] = ttl.to_interval();
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->add();
+  query->param_count = 3;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_touch(const Core& core, std::string&& key, Ttl ttl,
+                                     std::unique_ptr<detail::AsyncCompletion<bool>> completion) {
+  auto query = std::make_shared<detail::FlagQuery>(core, "touch", std::move(key), true,
+                                                   std::move(completion));
+  try {
+    detail::validate_key(query->params[0]);
+    query->params[1] = ttl.to_interval();
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->touch();
+  query->param_count = 2;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_ttl(
+    const Core& core, std::string&& key,
+    std::unique_ptr<detail::AsyncCompletion<std::optional<std::chrono::microseconds>>> completion) {
+  auto query =
+      std::make_shared<detail::TtlQuery>(core, "ttl", std::move(key), true, std::move(completion));
+  try {
+    detail::validate_key(query->params[0]);
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->ttl();
+  query->param_count = 1;
+  query->read_only = true;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_incr(
+    const Core& core, std::string&& key, std::int64_t delta, Ttl ttl,
+    std::unique_ptr<detail::AsyncCompletion<std::int64_t>> completion) {
+  auto query = std::make_shared<detail::IncrQuery>(core, "incr", std::move(key), true,
+                                                   std::move(completion));
+  try {
+    detail::validate_key(query->params[0]);
+    query->params[1] = std::to_string(delta);
+    query->params[2] = ttl.to_interval();
+  } catch (...) {
+    query->fail_now();
+    return;
+  }
+  query->statement = &core->incr();
+  query->param_count = 3;
+  core->submit(core, query, query->cancellation_slot());
+}
+
+void AsyncPostgresCache::start_stats(
+    const Core& core, std::unique_ptr<detail::AsyncCompletion<CacheStats>> completion) {
+  auto query = std::make_shared<detail::StatsQuery>(core, std::move(completion));
+  query->statement = &core->stats();
+  query->param_count = 0;
+  query->read_only = true;
   core->submit(core, query, query->cancellation_slot());
 }
 

@@ -7,6 +7,8 @@
 
 #include <psycache/errors.hpp>
 
+#include "validation.hpp"
+
 namespace psycache::detail {
 
 Statements11 Statements11::for_schema(const std::string& quoted_schema) {
@@ -73,6 +75,26 @@ std::string array_literal(const std::vector<std::string>& elements) {
   }
   literal += '}';
   return literal;
+}
+
+std::string keys_parameter(const std::vector<std::string>& keys) {
+  for (const std::string& key : keys) validate_key(key);
+  return array_literal(keys);
+}
+
+std::vector<std::string> put_many_parameters(
+    const std::vector<std::pair<std::string, nlohmann::json>>& entries, const Ttl& ttl,
+    std::size_t max_value_bytes) {
+  std::vector<std::string> keys;
+  std::vector<std::string> values;
+  keys.reserve(entries.size());
+  values.reserve(entries.size());
+  for (const auto& [key, value] : entries) {
+    validate_key(key);
+    keys.push_back(key);
+    values.push_back(value_text(key, value, max_value_bytes));
+  }
+  return {array_literal(keys), array_literal(values), ttl.to_interval()};
 }
 
 std::vector<std::int64_t> parse_integer_array(std::string_view text, std::string_view operation) {

@@ -6,12 +6,14 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/result>
 
 #include <psycache/pool.hpp>
+#include <psycache/ttl.hpp>
 
 #include "cache_common.hpp"
 
@@ -41,6 +43,21 @@ pqxx::result run(PoolHandle& pool, const Statement& statement,
 
 // elements as a PostgreSQL array literal: {"a","b\"c"}, every element quoted.
 std::string array_literal(const std::vector<std::string>& elements);
+
+// The key a batch's span is started with: its first ("" for an empty batch).
+inline std::string_view span_key(const std::vector<std::string>& keys) {
+  return keys.empty() ? std::string_view{} : std::string_view{keys.front()};
+}
+
+// The one parameter of psycache_get_many and psycache_remove_many: keys as an array literal.
+// Throws InvalidArgument, as validate_key does, for the first bad key.
+std::string keys_parameter(const std::vector<std::string>& keys);
+
+// The three parameters of psycache_put_many: the keys, the values (each checked as put_raw does,
+// against max_value_bytes) and the ttl. Throws InvalidArgument for the first bad key or value.
+std::vector<std::string> put_many_parameters(
+    const std::vector<std::pair<std::string, nlohmann::json>>& entries, const Ttl& ttl,
+    std::size_t max_value_bytes);
 
 // A PostgreSQL integer array in text form ({1,2,3}) as its elements. Throws ServerError for
 // anything else, naming operation.

@@ -7,18 +7,8 @@
 #include "validation.hpp"
 
 namespace psycache {
-namespace {
 
-// The key a batch's span is started with: its first.
-std::string_view span_key(const std::vector<std::string>& keys) {
-  return keys.empty() ? std::string_view{} : std::string_view{keys.front()};
-}
-
-void validate_keys(const std::vector<std::string>& keys) {
-  for (const std::string& key : keys) detail::validate_key(key);
-}
-
-}  // namespace
+using detail::span_key;
 
 std::vector<std::optional<nlohmann::json>> PostgresCache::get_many_raw(
     const std::vector<std::string>& keys, std::string_view span_name) {
@@ -28,10 +18,9 @@ std::vector<std::optional<nlohmann::json>> PostgresCache::get_many_raw(
                         return i.start_cache_get_span(span_key(keys), span_name);
                       }};
   try {
-    validate_keys(keys);
     const pqxx::result rows =
         detail::run(detail::pool_of(core), detail::statements_1_1_of(core).get_many,
-                    {detail::array_literal(keys)});
+                    {detail::keys_parameter(keys)});
     if (rows.size() != keys.size()) {
       throw ServerError("get_many failed: the server returned " + std::to_string(rows.size()) +
                         " rows for " + std::to_string(keys.size()) + " keys");
@@ -67,18 +56,9 @@ void PostgresCache::put_many_raw(const std::vector<std::pair<std::string, nlohma
                         return i.start_cache_put_span(first_key, span_name);
                       }};
   try {
-    std::vector<std::string> keys;
-    std::vector<std::string> values;
-    keys.reserve(entries.size());
-    values.reserve(entries.size());
-    for (const auto& [key, value] : entries) {
-      detail::validate_key(key);
-      keys.push_back(key);
-      values.push_back(detail::value_text(key, value, options().max_value_bytes));
-    }
-    const pqxx::result rows = detail::run(
-        detail::pool_of(core), detail::statements_1_1_of(core).put_many,
-        {detail::array_literal(keys), detail::array_literal(values), ttl.to_interval()});
+    const pqxx::result rows =
+        detail::run(detail::pool_of(core), detail::statements_1_1_of(core).put_many,
+                    detail::put_many_parameters(entries, ttl, options().max_value_bytes));
     const std::vector<std::int64_t> sizes =
         detail::parse_integer_array(rows.at(0)[0].c_str(), "put_many");
     for (const std::int64_t size : sizes) {
@@ -96,10 +76,9 @@ std::int64_t PostgresCache::remove_many(const std::vector<std::string>& keys) {
                         return i.start_cache_remove_span(span_key(keys));
                       }};
   try {
-    validate_keys(keys);
     const pqxx::result rows =
         detail::run(detail::pool_of(core), detail::statements_1_1_of(core).remove_many,
-                    {detail::array_literal(keys)});
+                    {detail::keys_parameter(keys)});
     const auto removed = rows.at(0)[0].as<std::int64_t>();
     for (std::size_t i = 0; i < keys.size(); ++i) {
       spans.record([](CacheSpan& span) { span.record_removed(); });

@@ -39,6 +39,16 @@ bool is_missing_extension_state(std::string_view state) {
   return state == "3F000" || state == "42883" || state == "42P01";
 }
 
+// Whether operation calls a function that extension version 1.1 added, so that a
+// missing function may mean an extension still at 1.0.
+bool is_operation_of_1_1(std::string_view operation) {
+  for (const std::string_view name :
+       {"get_many", "put_many", "remove_many", "add", "touch", "ttl", "incr"}) {
+    if (operation == name) return true;
+  }
+  return false;
+}
+
 // The SQLSTATE of error. libpqxx 6.4 throws some of its sql_error subclasses
 // without the SQLSTATE the server sent (insufficient_privilege among them), so
 // for those it is recovered from the class.
@@ -65,6 +75,11 @@ std::string sqlstate_of(const pqxx::sql_error& error) {
                "? Set CacheOptions::schema to the schema it was created in, or create it there "
                "with psycache::init_db or CREATE EXTENSION psycache SCHEMA " +
                quote_identifier(operation.schema);
+    if (state == "42883" && is_operation_of_1_1(operation.name)) {
+      message +=
+          "; if it is installed at version 1.0, which lacks this function, update it with "
+          "ALTER EXTENSION psycache UPDATE";
+    }
   }
   if (state == "42501") {
     message +=

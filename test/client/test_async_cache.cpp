@@ -588,3 +588,334 @@ TEST_CASE("A failed cleanup pass goes to the error handler and the task goes on"
   // Later suites and the README examples expect psycache in public.
   psycache::test::reset_extension();
 }
+
+// --- Extension 1.1 and stats --------------------------------------------------
+
+namespace {
+
+struct Point {
+  int x = 0;
+  int y = 0;
+  friend bool operator==(const Point&, const Point&) = default;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Point, x, y)
+
+}  // namespace
+
+TEST_CASE("The 1.1 operations and stats with use_awaitable, callbacks, use_future and deferred") {
+  psycache::test::reset_extension();
+  asio::io_context io{1};
+  psycache::AsyncConnectionPool pool{io.get_executor(), psycache::test::dsn()};
+  psycache::AsyncPostgresCache cache{pool};
+
+  std::vector<std::optional<json>> values;
+  std::vector<std::optional<Point>> points;
+  std::int64_t removed = -1;
+  std::int64_t counter = 0;
+  bool added = false;
+  bool added_again = true;
+  bool touched = false;
+  bool typed_added = false;
+  std::optional<std::chrono::microseconds> left;
+  psycache::CacheStats stats;
+  run(io, [&]() -> asio::awaitable<void> {
+    // (GCC 12: braced temporaries are named before co_await.)
+    std::vector<std::pair<std::string, json>> entries{{"a", json(1)}, {"b", json("two")}};
+    co_await cache.async_put_many_raw(std::move(entries), 60, "span", asio::use_awaitable);
+    std::vector<std::string> keys{"b", "missing", "a"};
+    values = co_await cache.async_get_many_raw(keys, asio::use_awaitable);
+    std::vector<std::pair<std::string, Point>> typed{{"p", {1, 2}}};
+    co_await cache.async_put_many<Point>(typed, 60, asio::use_awaitable);
+    std::vector<std::string> typed_keys{"p", "missing"};
+    points = co_await cache.async_get_many<Point>(typed_keys, "span", asio::use_awaitable);
+    // The default token is deferred: launched by co_await with a token.
+    auto deferred = cache.async_add_raw("lock", json("me"), 60);
+    added = co_await std::move(deferred)(asio::use_awaitable);
+    added_again = co_await cache.async_add_raw("lock", json("you"), 60, asio::use_awaitable);
+    typed_added = co_await cache.async_add<Point>("q", Point{3, 4}, 60, asio::use_awaitable);
+    touched = co_await cache.async_touch("lock", 3600, asio::use_awaitable);
+    left = co_await cache.async_ttl("lock", asio::use_awaitable);
+    counter = co_await cache.async_incr("n", 5, 60, asio::use_awaitable);
+    stats = co_await cache.async_stats(asio::use_awaitable);
+    std::vector<std::string> all{"a", "b", "p", "q", "lock", "n"};
+    removed = co_await cache.async_remove_many(std::move(all), asio::use_awaitable);
+  });
+  CHECK(values == std::vector<std::optional<json>>{json("two"), std::nullopt, json(1)});
+  CHECK(points == std::vector<std::optional<Point>>{Point{1, 2}, std::nullopt});
+  CHECK(added);
+  CHECK_FALSE(added_again);
+  CHECK(typed_added);
+  CHECK(touched);
+  CHECK(left > 3500s);
+  CHECK(counter == 5);
+  CHECK(stats.entries == 6);
+  CHECK(removed == 6);
+
+  // Callbacks; an empty batch, too, completes only after the initiating call returned.
+  int called = 0;
+  cache.async_incr("n", 2, 60, [&](std::exception_ptr e, std::int64_t n) {
+    CHECK_FALSE(e);
+    CHECK(n == 2);
+    ++called;
+  });
+  cache.async_get_many_raw(std::vector<std::string>{},
+                           [&](std::exception_ptr e, std::vector<std::optional<json>> v) {
+                             CHECK_FALSE(e);
+                             CHECK(v.empty());
+                             ++called;
+                           });
+  cache.async_remove_many(std::vector<std::string>{}, [&](std::exception_ptr e, std::int64_t n) {
+    CHECK_FALSE(e);
+    CHECK(n == 0);
+    ++called;
+  });
+  cache.async_put_many_raw({}, 60, [&](std::exception_ptr e) {
+    CHECK_FALSE(e);
+    ++called;
+  });
+  cache.async_stats([&](std::exception_ptr e, psycache::CacheStats s) {
+    CHECK_FALSE(e);
+    CHECK(s.entries == 1);
+    ++called;
+  });
+  // Bad input arrives as the handler's error, also for an operation without a span.
+  cache.async_touch(std::string(3000, 'k'), 60, [&](std::exception_ptr e, bool touched_bad) {
+    REQUIRE(e);
+    CHECK_FALSE(touched_bad);
+    CHECK_THROWS_WITH(std::rethrow_exception(e), Contains("3000 bytes long"));
+    ++called;
+  });
+  CHECK(called == 0);
+  while (called < 6) io.run_one_for(100ms);
+
+  // use_future from another thread while this one runs the io_context.
+  auto guard = asio::make_work_guard(io);
+  std::thread runner{[&] { io.run(); }};
+  CHECK(cache.async_incr("n", 3, 60, asio::use_future).get() == 5);
+  CHECK(cache.async_ttl("n", asio::use_future).get() <= 60s);
+  CHECK_THROWS_AS(cache.async_incr("n", 1, std::chrono::years{292'270}, asio::use_future).get(),
+                  psycache::InvalidArgument);
+  CHECK_THROWS_AS(cache.async_get_many_raw({"n", "\xff"}, asio::use_future).get(),
+                  psycache::InvalidArgument);
+  guard.reset();
+  asio::post(io, [&] { io.stop(); });
+  runner.join();
+}
+
+TEST_CASE("8 coroutines race add on one key, 50 rounds: exactly one winner each round") {
+  psycache::test::reset_extension();
+  asio::io_context io{1};
+  psycache::AsyncConnectionPool pool{io.get_executor(), psycache::test::dsn(), {.max_size = 8}};
+  psycache::AsyncPostgresCache cache{pool};
+  constexpr int kRacers = 8;
+  for (int round = 0; round < 50; ++round) {
+    // Every other round the key is there but expired: an add replaces it, once.
+    const std::string key = unique_key("lock");
+    if (round % 2 == 1) {
+      run(io, [&]() -> asio::awaitable<void> {
+        co_await cache.async_put_raw(key, json("stale"), -1, asio::use_awaitable);
+      });
+    }
+    int winners = 0;
+    int winner = -1;
+    int finished = 0;
+    std::string error;
+    for (int c = 0; c < kRacers; ++c) {
+      asio::co_spawn(
+          io,
+          [&, c]() -> asio::awaitable<void> {
+            const json owner{{"owner", c}};
+            if (co_await cache.async_add_raw(key, owner, 600, asio::use_awaitable)) {
+              ++winners;
+              winner = c;
+            }
+          },
+          [&](std::exception_ptr e) {
+            if (e) {
+              try {
+                std::rethrow_exception(e);
+              } catch (const std::exception& failure) {
+                error = failure.what();
+              }
+            }
+            ++finished;
+          });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (finished < kRacers && std::chrono::steady_clock::now() < deadline) {
+      io.run_one_for(100ms);
+    }
+    REQUIRE(finished == kRacers);
+    INFO("round " << round << ", error: " << error);
+    REQUIRE(error.empty());
+    REQUIRE(winners == 1);
+    REQUIRE(*query_value("SELECT value->>'owner' FROM public.psycache WHERE key = '" + key + "'") ==
+            std::to_string(winner));
+  }
+  CHECK(pool.size() <= 8);
+}
+
+TEST_CASE("64 coroutines incr one key over 8 connections: it ends at exactly the total") {
+  psycache::test::reset_extension();
+  asio::io_context io{1};
+  psycache::AsyncConnectionPool pool{io.get_executor(), psycache::test::dsn(), {.max_size = 8}};
+  psycache::AsyncPostgresCache cache{pool};
+  constexpr int kCoroutines = 64;
+  constexpr int kIncrements = 100;
+  const std::string key = unique_key("counter");
+  // Each value from 1 to the total must come back exactly once.
+  std::vector<int> seen(kCoroutines * kIncrements + 1, 0);
+  int finished = 0;
+  int errors = 0;
+  std::string first_error;
+  for (int c = 0; c < kCoroutines; ++c) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          for (int i = 0; i < kIncrements; ++i) {
+            try {
+              const std::int64_t value =
+                  co_await cache.async_incr(key, 1, 600, asio::use_awaitable);
+              if (value >= 1 && value < static_cast<std::int64_t>(seen.size())) {
+                ++seen.at(static_cast<std::size_t>(value));
+              }
+            } catch (const std::exception& e) {
+              if (errors++ == 0) first_error = e.what();
+            }
+          }
+        },
+        [&](const std::exception_ptr&) { ++finished; });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (finished < kCoroutines && std::chrono::steady_clock::now() < deadline) {
+    io.run_one_for(100ms);
+  }
+  INFO("first error: " << first_error);
+  REQUIRE(finished == kCoroutines);
+  CHECK(errors == 0);
+  CHECK(*query_value("SELECT value::text FROM public.psycache WHERE key = '" + key + "'") ==
+        std::to_string(kCoroutines * kIncrements));
+  int once = 0;
+  for (std::size_t v = 1; v < seen.size(); ++v) once += seen[v] == 1 ? 1 : 0;
+  CHECK(once == kCoroutines * kIncrements);
+  CHECK(pool.size() <= 8);
+  CHECK(pool.size() > 1);
+}
+
+TEST_CASE("Pipelined 1.1 operations on one connection get their own answers, errors apart") {
+  psycache::test::reset_extension();
+  asio::io_context io{1};
+  psycache::AsyncConnectionPool pool{
+      io.get_executor(), psycache::test::dsn(), {.max_size = 1, .max_pipeline = 64}};
+  psycache::AsyncPostgresCache cache{pool};
+  const auto put = psycache::test::connect();
+  pqxx::nontransaction{*put}.exec(
+      "SELECT public.psycache_put('text', '\"7\"', '1 hour'), "
+      "public.psycache_put('n', '10', '1 hour')");
+  constexpr int kRounds = 10;
+  std::vector<std::string> outcomes;
+  for (int i = 0; i < kRounds; ++i) {
+    const std::string k = "k" + std::to_string(i);
+    cache.async_incr("n", 1, 60, [&, i](std::exception_ptr e, std::int64_t n) {
+      outcomes.push_back(e ? "incr error" : "incr " + std::to_string(n - i));
+    });
+    // Refused by the server (not a JSON integer): only this one fails.
+    cache.async_incr("text", 1, 60, [&](std::exception_ptr e, std::int64_t) {
+      outcomes.push_back(e ? "text refused" : "text counted");
+    });
+    cache.async_add_raw(k, json(i), 60, [&](std::exception_ptr e, bool added) {
+      outcomes.push_back(e ? "add error" : added ? "added" : "not added");
+    });
+    cache.async_get_many_raw(
+        {k, "n"}, [&, i](std::exception_ptr e, std::vector<std::optional<json>> v) {
+          outcomes.push_back(e                                          ? "get_many error"
+                             : v.size() == 2 && v[0] == json(i) && v[1] ? "get_many right"
+                                                                        : "get_many wrong");
+        });
+  }
+  while (outcomes.size() < 4 * kRounds) io.run_one_for(100ms);
+  CHECK(pool.size() == 1);
+  std::vector<std::string> expected;
+  for (int i = 0; i < kRounds; ++i) {
+    expected.insert(expected.end(), {"incr 11", "text refused", "added", "get_many right"});
+  }
+  CHECK(outcomes == expected);
+}
+
+TEST_CASE("A 1.1 operation held up on the server ends by timeout or cancellation") {
+  psycache::test::reset_extension();
+  asio::io_context io{1};
+  psycache::AsyncConnectionPool pool{
+      io.get_executor(), psycache::test::dsn(), {.max_size = 2, .operation_timeout = 500ms}};
+  psycache::AsyncPostgresCache cache{pool};
+  const auto holder = psycache::test::connect();
+  pqxx::nontransaction locker{*holder};
+  locker.exec("SELECT public.psycache_put('locked', '1', '1 minute')");
+  locker.exec("BEGIN");
+  locker.exec("SELECT 1 FROM public.psycache WHERE key = 'locked' FOR UPDATE");
+
+  SECTION("incr by the operation timeout") {
+    std::exception_ptr outcome;
+    run(io, [&]() -> asio::awaitable<void> {
+      try {
+        co_await cache.async_incr("locked", 1, 60, asio::use_awaitable);
+      } catch (const psycache::Error&) {
+        outcome = std::current_exception();
+      }
+    });
+    REQUIRE(outcome);
+    CHECK_THROWS_AS(std::rethrow_exception(outcome), psycache::TimeoutError);
+    CHECK_THROWS_WITH(
+        std::rethrow_exception(outcome),
+        Contains("incr of key \"locked\" failed") && Contains("did not complete within 500 ms"));
+  }
+  SECTION("put_many by a cancellation slot") {
+    asio::cancellation_signal signal;
+    std::optional<std::exception_ptr> outcome;
+    cache.async_put_many_raw(
+        {{"free", json(1)}, {"locked", json(2)}}, 60,
+        asio::bind_cancellation_slot(signal.slot(), [&](std::exception_ptr e) { outcome = e; }));
+    asio::steady_timer timer{io, 200ms};
+    timer.async_wait([&](auto) { signal.emit(asio::cancellation_type::terminal); });
+    while (!outcome) io.run_one_for(100ms);
+    REQUIRE(*outcome);
+    CHECK_THROWS_AS(std::rethrow_exception(*outcome), psycache::OperationCancelled);
+    CHECK_THROWS_WITH(std::rethrow_exception(*outcome), Contains("put_many failed"));
+  }
+  SECTION("add by an awaitable operator racing it with a timer") {
+    using namespace asio::experimental::awaitable_operators;
+    std::size_t winner = 0;
+    run(io, [&]() -> asio::awaitable<void> {
+      asio::steady_timer timer{io, 200ms};
+      // An add of a live key is refused only after it got the row's lock.
+      auto raced = co_await (cache.async_add_raw("locked", json(3), 60, asio::use_awaitable) ||
+                             timer.async_wait(asio::use_awaitable));
+      winner = raced.index();
+    });
+    CHECK(winner == 1);
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (backends_running("psycache_") > 0 && std::chrono::steady_clock::now() < deadline) {
+    io.run_one_for(50ms);
+  }
+  CHECK(backends_running("psycache_") == 0);
+  locker.exec("ROLLBACK");
+  // The next operations work, on every connection of the pool.
+  std::vector<std::optional<json>> values;
+  std::int64_t counter = 0;
+  run(io, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 5; ++i) {
+      std::vector<std::pair<std::string, json>> entries{{"after" + std::to_string(i), json(i)}};
+      co_await cache.async_put_many_raw(std::move(entries), 60, asio::use_awaitable);
+      std::vector<std::string> keys{"after" + std::to_string(i)};
+      auto got = co_await cache.async_get_many_raw(std::move(keys), asio::use_awaitable);
+      values.push_back(got.at(0));
+      counter = co_await cache.async_incr("locked", 1, 60, asio::use_awaitable);
+    }
+  });
+  REQUIRE(values.size() == 5);
+  for (int i = 0; i < 5; ++i) CHECK(values.at(static_cast<std::size_t>(i)) == json(i));
+  CHECK(counter == 6);
+  CHECK(pool.size() <= 2);
+}

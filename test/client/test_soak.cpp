@@ -136,13 +136,10 @@ class SyncClient final : public SoakClient {
 };
 
 // An AsyncPostgresCache shared with the other async clients, its io_context run by another
-// thread: the calls of all async clients are in flight at once on its pool. add and incr go
-// through a sync cache until AsyncPostgresCache has them; then they become
-// async_add(...).get() and async_incr(...).get() like the others.
+// thread: the calls of all async clients are in flight at once on its pool.
 class AsyncClient final : public SoakClient {
  public:
-  AsyncClient(psycache::AsyncPostgresCache& cache, psycache::PostgresCache& sync_cache)
-      : cache_(cache), sync_cache_(sync_cache) {}
+  explicit AsyncClient(psycache::AsyncPostgresCache& cache) : cache_(cache) {}
 
   std::optional<json> get(const std::string& key) override {
     return cache_.async_get_raw(key, asio::use_future).get();
@@ -154,15 +151,14 @@ class AsyncClient final : public SoakClient {
     return cache_.async_remove(key, asio::use_future).get();
   }
   bool add(const std::string& key, const json& value, milliseconds ttl) override {
-    return sync_cache_.add_raw(key, value, ttl);
+    return cache_.async_add_raw(key, value, ttl, asio::use_future).get();
   }
   std::int64_t incr(const std::string& key, std::int64_t delta, milliseconds ttl) override {
-    return sync_cache_.incr(key, delta, ttl);
+    return cache_.async_incr(key, delta, ttl, asio::use_future).get();
   }
 
  private:
   psycache::AsyncPostgresCache& cache_;
-  psycache::PostgresCache& sync_cache_;
 };
 
 // --- what the clients saw ----------------------------------------------------------------------
@@ -622,10 +618,6 @@ TEST_CASE("Soak: 16 sync and async clients on 1000 hot keys while both cleanups 
   psycache::ConnectionPool sync_pool{
       psycache::test::dsn(), {.max_size = kClients / 2, .acquire_timeout = kOperationTimeout}};
   psycache::PostgresCache sync_cache{sync_pool, {.operation_timeout = kOperationTimeout}};
-  // add and incr of the async clients (see AsyncClient).
-  psycache::ConnectionPool fallback_pool{psycache::test::dsn(),
-                                         {.max_size = 4, .acquire_timeout = kOperationTimeout}};
-  psycache::PostgresCache fallback_cache{fallback_pool, {.operation_timeout = kOperationTimeout}};
 
   psycache::test::AsyncCacheThread async_side{psycache::test::dsn(),
                                               {.max_size = 4,
@@ -651,7 +643,7 @@ TEST_CASE("Soak: 16 sync and async clients on 1000 hot keys while both cleanups 
     if (c % 2 == 0) {
       clients.push_back(std::make_unique<SyncClient>(sync_cache));
     } else {
-      clients.push_back(std::make_unique<AsyncClient>(async_cache, fallback_cache));
+      clients.push_back(std::make_unique<AsyncClient>(async_cache));
     }
   }
 

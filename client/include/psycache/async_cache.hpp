@@ -24,6 +24,16 @@
 //   async_remove             void(std::exception_ptr, bool)
 //   async_cleanup_expired    void(std::exception_ptr, std::int64_t)
 //   async_flush              void(std::exception_ptr, std::int64_t)
+//   async_get_many_raw       void(std::exception_ptr, std::vector<std::optional<nlohmann::json>>)
+//   async_get_many<T>        void(std::exception_ptr, std::vector<std::optional<T>>)
+//   async_put_many_raw, async_put_many<T>
+//                            void(std::exception_ptr)
+//   async_remove_many        void(std::exception_ptr, std::int64_t)
+//   async_add_raw, async_add<T>, async_touch
+//                            void(std::exception_ptr, bool)
+//   async_ttl                void(std::exception_ptr, std::optional<std::chrono::microseconds>)
+//   async_incr               void(std::exception_ptr, std::int64_t)
+//   async_stats              void(std::exception_ptr, CacheStats)
 // With use_awaitable the error is thrown from co_await, with use_future from
 // future::get(). It is a psycache::Error (errors.hpp): InvalidArgument,
 // ConnectionError, TimeoutError (acquire or operation timeout of the pool),
@@ -64,6 +74,7 @@
 #include <string_view>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/associated_cancellation_slot.hpp>
@@ -300,6 +311,241 @@ class AsyncPostgresCache {
     return async_put<T>(key, value, ttl, std::string_view{}, std::forward<Token>(token));
   }
 
+  // --- Extension 1.1: batches, add, touch, ttl, incr; and stats ------------
+  //
+  // The twins of PostgresCache's operations of the same names: the same
+  // statements (one prepared call each), validation, errors and spans. A
+  // server whose extension is older than 1.1 refuses them as PostgresCache
+  // sees it refused: ServerError, SQLSTATE 42883, naming the function and
+  // ALTER EXTENSION psycache UPDATE.
+
+  // The values stored under keys, in the order of keys: element i answers
+  // keys[i] (see PostgresCache::get_many_raw). An empty batch completes
+  // without a round trip. keys is taken by value: move a large batch in.
+  // Signature: void(std::exception_ptr, std::vector<std::optional<nlohmann::json>>).
+  template <class Token = asio::experimental::deferred_t>
+  auto async_get_many_raw(std::vector<std::string> keys, std::string_view span_name,
+                          Token&& token = {}) {
+    return asio::async_initiate<Token, void(std::exception_ptr, ManyValues)>(
+        [core = core_](auto handler, std::vector<std::string> k, const std::string& span) {
+          start_get_many(core, std::move(k), span,
+                         detail::make_completion<decltype(handler), ManyValues>(std::move(handler),
+                                                                                executor_of(core)));
+        },
+        token, std::move(keys), std::string{span_name});
+  }
+  template <detail::NotSpanName Token = asio::experimental::deferred_t>
+  auto async_get_many_raw(std::vector<std::string> keys, Token&& token = {}) {
+    return async_get_many_raw(std::move(keys), std::string_view{}, std::forward<Token>(token));
+  }
+
+  // Stores each value under its key for ttl, in one statement (see
+  // PostgresCache::put_many_raw); a key given twice keeps its last value. A
+  // bad key or value anywhere refuses the whole batch (nothing is sent).
+  // Signature: void(std::exception_ptr).
+  template <class Token = asio::experimental::deferred_t>
+  auto async_put_many_raw(std::vector<std::pair<std::string, nlohmann::json>> entries, Ttl ttl,
+                          std::string_view span_name, Token&& token = {}) {
+    return asio::async_initiate<Token, void(std::exception_ptr)>(
+        [core = core_](auto handler, std::vector<std::pair<std::string, nlohmann::json>> e, Ttl t,
+                       const std::string& span) {
+          start_put_many(
+              core, std::move(e), t, span, nullptr,
+              detail::make_completion<decltype(handler)>(std::move(handler), executor_of(core)));
+        },
+        token, std::move(entries), ttl, std::string{span_name});
+  }
+  template <detail::NotSpanName Token = asio::experimental::deferred_t>
+  auto async_put_many_raw(std::vector<std::pair<std::string, nlohmann::json>> entries, Ttl ttl,
+                          Token&& token = {}) {
+    return async_put_many_raw(std::move(entries), ttl, std::string_view{},
+                              std::forward<Token>(token));
+  }
+
+  // Removes keys; how many live entries were removed (see
+  // PostgresCache::remove_many). Signature: void(std::exception_ptr, std::int64_t).
+  template <class Token = asio::experimental::deferred_t>
+  auto async_remove_many(std::vector<std::string> keys, Token&& token = {}) {
+    return asio::async_initiate<Token, void(std::exception_ptr, std::int64_t)>(
+        [core = core_](auto handler, std::vector<std::string> k) {
+          start_remove_many(core, std::move(k),
+                            detail::make_completion<decltype(handler), std::int64_t>(
+                                std::move(handler), executor_of(core)));
+        },
+        token, std::move(keys));
+  }
+
+  // The values under keys converted to T, in the order of keys (see
+  // PostgresCache::get_many). Signature: void(std::exception_ptr,
+  // std::vector<std::optional<T>>); ConversionError, naming the key, when one
+  // does not convert.
+  template <class T, class Token = asio::experimental::deferred_t>
+  auto async_get_many(std::vector<std::string> keys, std::string_view span_name,
+                      Token&& token = {}) {
+    return asio::async_initiate<Token, void(std::exception_ptr, std::vector<std::optional<T>>)>(
+        [this_cache = *this](auto handler, std::vector<std::string> k, std::string span) mutable {
+          const auto executor = asio::get_associated_executor(handler, this_cache.get_executor());
+          const auto slot = asio::get_associated_cancellation_slot(handler);
+          std::vector<std::string> names = k;  // for the message of a failed conversion
+          this_cache.async_get_many_raw(
+              std::move(k), span,
+              asio::bind_cancellation_slot(
+                  slot, asio::bind_executor(
+                            executor, [handler = std::move(handler), names = std::move(names)](
+                                          std::exception_ptr error, ManyValues raw) mutable {
+                              std::vector<std::optional<T>> typed;
+                              if (!error) {
+                                typed.reserve(raw.size());
+                                for (std::size_t i = 0; i < raw.size(); ++i) {
+                                  if (!raw[i]) {
+                                    typed.emplace_back();
+                                    continue;
+                                  }
+                                  try {
+                                    typed.emplace_back(raw[i]->template get<T>());
+                                  } catch (const nlohmann::json::exception& e) {
+                                    error = conversion_error(names[i], typeid(T), true, e.what());
+                                    typed.clear();
+                                    break;
+                                  }
+                                }
+                              }
+                              std::move(handler)(std::move(error), std::move(typed));
+                            })));
+        },
+        token, std::move(keys), std::string{span_name});
+  }
+  template <class T, detail::NotSpanName Token = asio::experimental::deferred_t>
+  auto async_get_many(std::vector<std::string> keys, Token&& token = {}) {
+    return async_get_many<T>(std::move(keys), std::string_view{}, std::forward<Token>(token));
+  }
+
+  // Stores each value converted to JSON (see PostgresCache::put_many); the
+  // conversions happen in this call. Signature: void(std::exception_ptr);
+  // ConversionError, naming the key, when one fails (nothing is sent).
+  template <class T, class Token = asio::experimental::deferred_t>
+  auto async_put_many(const std::vector<std::pair<std::string, T>>& entries, Ttl ttl,
+                      std::string_view span_name, Token&& token = {}) {
+    std::vector<std::pair<std::string, nlohmann::json>> json;
+    std::exception_ptr error;
+    json.reserve(entries.size());
+    for (const auto& [key, value] : entries) {
+      try {
+        json.emplace_back(key, value);
+      } catch (const nlohmann::json::exception& e) {
+        error = conversion_error(key, typeid(T), false, e.what());
+        break;
+      }
+    }
+    return asio::async_initiate<Token, void(std::exception_ptr)>(
+        [core = core_](auto handler, std::vector<std::pair<std::string, nlohmann::json>> e, Ttl t,
+                       const std::string& span, const std::exception_ptr& failure) {
+          start_put_many(
+              core, std::move(e), t, span, failure,
+              detail::make_completion<decltype(handler)>(std::move(handler), executor_of(core)));
+        },
+        token, std::move(json), ttl, std::string{span_name}, std::move(error));
+  }
+  template <class T, detail::NotSpanName Token = asio::experimental::deferred_t>
+  auto async_put_many(const std::vector<std::pair<std::string, T>>& entries, Ttl ttl,
+                      Token&& token = {}) {
+    return async_put_many<T>(entries, ttl, std::string_view{}, std::forward<Token>(token));
+  }
+
+  // Stores value under key for ttl only if the key is missing or expired;
+  // whether it stored (see PostgresCache::add_raw): of concurrent adds of one
+  // key exactly one stores. Not instrumented, as add_raw.
+  // Signature: void(std::exception_ptr, bool).
+  template <class Token = asio::experimental::deferred_t>
+  auto async_add_raw(std::string_view key, nlohmann::json value, Ttl ttl, Token&& token = {}) {
+    return asio::async_initiate<Token, void(std::exception_ptr, bool)>(
+        [core = core_](auto handler, std::string k, const nlohmann::json& v, Ttl t) {
+          start_add(core, std::move(k), v, t, nullptr,
+                    detail::make_completion<decltype(handler), bool>(std::move(handler),
+                                                                     executor_of(core)));
+        },
+        token, std::string{key}, std::move(value), ttl);
+  }
+
+  // async_add_raw with value converted to JSON in this call.
+  // Signature: void(std::exception_ptr, bool); ConversionError when the
+  // conversion fails (nothing is sent).
+  template <class T, class Token = asio::experimental::deferred_t>
+  auto async_add(std::string_view key, const T& value, Ttl ttl, Token&& token = {}) {
+    nlohmann::json json;
+    std::exception_ptr error;
+    try {
+      json = value;
+    } catch (const nlohmann::json::exception& e) {
+      error = conversion_error(key, typeid(T), false, e.what());
+    }
+    return asio::async_initiate<Token, void(std::exception_ptr, bool)>(
+        [core = core_](auto handler, std::string k, const nlohmann::json& v, Ttl t,
+                       const std::exception_ptr& failure) {
+          start_add(core, std::move(k), v, t, failure,
+                    detail::make_completion<decltype(handler), bool>(std::move(handler),
+                                                                     executor_of(core)));
+        },
+        token, std::string{key}, std::move(json), ttl, std::move(error));
+  }
+
+  // Makes a live key expire ttl from now, keeping its value; whether the key
+  // was live (see PostgresCache::touch). Signature: void(std::exception_ptr, bool).
+  template <class Token = asio::experimental::deferred_t>
+  auto async_touch(std::string_view key, Ttl ttl, Token&& token = {}) {
+    return asio::async_initiate<Token, void(std::exception_ptr, bool)>(
+        [core = core_](auto handler, std::string k, Ttl t) {
+          start_touch(core, std::move(k), t,
+                      detail::make_completion<decltype(handler), bool>(std::move(handler),
+                                                                       executor_of(core)));
+        },
+        token, std::string{key}, ttl);
+  }
+
+  // The time key has left, in microseconds, or std::nullopt when it is
+  // missing or expired (see PostgresCache::ttl).
+  // Signature: void(std::exception_ptr, std::optional<std::chrono::microseconds>).
+  template <class Token = asio::experimental::deferred_t>
+  auto async_ttl(std::string_view key, Token&& token = {}) {
+    return asio::async_initiate<Token,
+                                void(std::exception_ptr, std::optional<std::chrono::microseconds>)>(
+        [core = core_](auto handler, std::string k) {
+          start_ttl(
+              core, std::move(k),
+              detail::make_completion<decltype(handler), std::optional<std::chrono::microseconds>>(
+                  std::move(handler), executor_of(core)));
+        },
+        token, std::string{key});
+  }
+
+  // Adds delta to the counter under key and gives its new value, atomically
+  // (see PostgresCache::incr): a missing or expired key starts at delta and
+  // expires after ttl, a live one keeps its expiry. InvalidArgument when the
+  // stored value is not a JSON integer (22023) or the sum leaves the range of
+  // std::int64_t (22003). Signature: void(std::exception_ptr, std::int64_t).
+  template <class Token = asio::experimental::deferred_t>
+  auto async_incr(std::string_view key, std::int64_t delta, Ttl ttl, Token&& token = {}) {
+    return asio::async_initiate<Token, void(std::exception_ptr, std::int64_t)>(
+        [core = core_](auto handler, std::string k, std::int64_t d, Ttl t) {
+          start_incr(core, std::move(k), d, t,
+                     detail::make_completion<decltype(handler), std::int64_t>(std::move(handler),
+                                                                              executor_of(core)));
+        },
+        token, std::string{key}, delta, ttl);
+  }
+
+  // Counts of the cache table (see PostgresCache::stats; not instrumented).
+  // Signature: void(std::exception_ptr, CacheStats).
+  template <class Token = asio::experimental::deferred_t>
+  auto async_stats(Token&& token = {}) {
+    return asio::async_initiate<Token, void(std::exception_ptr, CacheStats)>(
+        [core = core_](auto handler) {
+          start_stats(core, detail::make_completion<decltype(handler), CacheStats>(
+                                std::move(handler), executor_of(core)));
+        },
+        token);
+  }
+
   // Starts a task on the pool's executor that runs async_cleanup_expired now
   // and then every interval, until the service is stopped or its io_context
   // stops. on_error receives the error of a failed pass (on the executor).
@@ -339,6 +585,31 @@ class AsyncPostgresCache {
                            std::unique_ptr<detail::AsyncCompletion<bool>> completion);
   static void start_delete(const Core& core, bool flush,
                            std::unique_ptr<detail::AsyncCompletion<std::int64_t>> completion);
+
+  using ManyValues = std::vector<std::optional<nlohmann::json>>;
+  static void start_get_many(const Core& core, std::vector<std::string>&& keys,
+                             std::string_view span_name,
+                             std::unique_ptr<detail::AsyncCompletion<ManyValues>> completion);
+  // failure: a conversion error of the typed layer, reported without sending.
+  static void start_put_many(const Core& core,
+                             std::vector<std::pair<std::string, nlohmann::json>>&& entries, Ttl ttl,
+                             std::string_view span_name, const std::exception_ptr& failure,
+                             std::unique_ptr<detail::AsyncCompletion<>> completion);
+  static void start_remove_many(const Core& core, std::vector<std::string>&& keys,
+                                std::unique_ptr<detail::AsyncCompletion<std::int64_t>> completion);
+  static void start_add(const Core& core, std::string&& key, const nlohmann::json& value, Ttl ttl,
+                        const std::exception_ptr& failure,
+                        std::unique_ptr<detail::AsyncCompletion<bool>> completion);
+  static void start_touch(const Core& core, std::string&& key, Ttl ttl,
+                          std::unique_ptr<detail::AsyncCompletion<bool>> completion);
+  static void start_ttl(
+      const Core& core, std::string&& key,
+      std::unique_ptr<detail::AsyncCompletion<std::optional<std::chrono::microseconds>>>
+          completion);
+  static void start_incr(const Core& core, std::string&& key, std::int64_t delta, Ttl ttl,
+                         std::unique_ptr<detail::AsyncCompletion<std::int64_t>> completion);
+  static void start_stats(const Core& core,
+                          std::unique_ptr<detail::AsyncCompletion<CacheStats>> completion);
 
   AsyncCleanupService start_cleanup(std::chrono::nanoseconds interval,
                                     CleanupErrorHandler on_error);
