@@ -2,6 +2,8 @@
 // its UTF-8.
 #pragma once
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -38,32 +40,45 @@ inline std::size_t utf8_sequence_length(const char* p, const char* end) noexcept
   return 0;
 }
 
-// Whether one of the 8 bytes in word is a quote, a backslash, a control character or not ASCII.
-inline bool has_special_byte(std::uint64_t word) noexcept {
+// The bytes of word (8 of the text, in memory order) that end a run of plain JSON string text: a
+// quote, a backslash, a control character or a byte that is not ASCII. Each such byte has its
+// high bit set in the result; a byte after the first such one may be set too, never one before.
+inline std::uint64_t special_bytes(std::uint64_t word) noexcept {
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
   constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
   const std::uint64_t quote = word ^ (kOnes * '"');
   const std::uint64_t backslash = word ^ (kOnes * '\\');
-  // (x - ones) & ~x sets a byte's high bit where x has a zero byte (exact up to the first one),
-  // word - 0x20 per byte likewise where a byte is below 0x20, and word itself above 0x7f.
-  return ((((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
-           ((word - kOnes * 0x20) & ~word) | word) &
-          kHighs) != 0;
+  // (x - ones) & ~x sets the high bit of x's zero bytes, word - 0x20 per byte that of the bytes
+  // below 0x20; a borrow only runs from a byte so set to the ones after it.
+  return (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) |
+          ((word - kOnes * 0x20) & ~word) | word) &
+         kHighs;
 }
 
-// The first byte from p on that ends a run of plain JSON string text: a quote, a backslash, a
-// control character or a byte that is not ASCII; end if there is none. 8 bytes at a time.
+// The first byte from p on that ends a run of plain JSON string text (see special_bytes); end if
+// there is none. 8 bytes at a time, where the first set bit tells which byte it is.
 inline const char* skip_plain_string_text(const char* p, const char* end) noexcept {
-  while (end - p >= 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p, sizeof word);
-    if (has_special_byte(word)) break;
-    p += 8;
+  if constexpr (std::endian::native == std::endian::little) {
+    const auto first_special = [](const char* at) {
+      std::uint64_t word;
+      std::memcpy(&word, at, sizeof word);
+      const std::uint64_t special = special_bytes(word);
+      return special == 0 ? at + 8 : at + (std::countr_zero(special) >> 3);
+    };
+    if (end - p >= 8) {
+      for (; end - p >= 8; p += 8) {
+        if (const char* found = first_special(p); found != p + 8) return found;
+      }
+      // The last few in one load that overlaps bytes already known to be plain.
+      return p == end ? end : first_special(end - 8);
+    }
   }
-  for (; p != end; ++p) {
-    const auto c = static_cast<unsigned char>(*p);
-    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
-  }
+  static constexpr auto kPlain = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x80; ++c) plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    return plain;
+  }();
+  while (p != end && kPlain[static_cast<unsigned char>(*p)]) ++p;
   return p;
 }
 
