@@ -60,7 +60,7 @@ inline std::uint64_t special_bytes(std::uint64_t word) noexcept {
 inline const char* skip_plain_string_text(const char* p, const char* end) noexcept {
   if constexpr (std::endian::native == std::endian::little) {
     const auto first_special = [](const char* at) {
-      std::uint64_t word;
+      std::uint64_t word = 0;
       std::memcpy(&word, at, sizeof word);
       const std::uint64_t special = special_bytes(word);
       return special == 0 ? at + 8 : at + (std::countr_zero(special) >> 3);
@@ -75,10 +75,10 @@ inline const char* skip_plain_string_text(const char* p, const char* end) noexce
   }
   static constexpr auto kPlain = [] {
     std::array<bool, 256> plain{};
-    for (int c = 0x20; c < 0x80; ++c) plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+    for (int c = 0x20; c < 0x80; ++c) plain.at(static_cast<std::size_t>(c)) = c != '"' && c != '\\';
     return plain;
   }();
-  while (p != end && kPlain[static_cast<unsigned char>(*p)]) ++p;
+  while (p != end && kPlain.at(static_cast<unsigned char>(*p))) ++p;
   return p;
 }
 

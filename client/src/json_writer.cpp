@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
+#include <string_view>
 
 #include "json_scan.hpp"
 
@@ -23,7 +24,7 @@ void write_integer(Integer number, std::string& text) {
 
 // As dump() escapes a string (ensure_ascii off): quote, backslash and control characters.
 bool write_string(const std::string& string, std::string& text) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   const char* p = string.data();
   const char* const end = p + string.size();
   text += '"';
