@@ -8,13 +8,19 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/use_future.hpp>
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
-#include <psycache/errors.hpp>
+#include <psycache/async.hpp>
+#include <psycache/psycache.hpp>
 
 #include "cache_common.hpp"
 #include "json_reader.hpp"
@@ -618,4 +624,59 @@ TEST_CASE("write_storable_json leaves to the slow path what a put refuses") {
       "invalid value for key \"k\": it contains a non-finite number (NaN or infinity), which JSON "
       "cannot represent, at \"/a/1\"");
   CHECK(psycache::detail::value_text("k", deep, 0) == deep.dump());
+}
+
+TEST_CASE("Every get reads as nlohmann_json, the texts the reader leaves to it too") {
+  // get_raw, get_many_raw and the asynchronous get each read the server's text: a plain value,
+  // one nested deeper than the reader goes, and one past double's range (a ConversionError).
+  psycache::test::reset_extension();
+  const std::string deep = repeated("[", 300) + "1" + repeated("]", 300);
+  const std::vector<std::string> keys = {"plain", "deep", "huge"};
+  {
+    const auto connection = psycache::test::connect();
+    pqxx::nontransaction transaction{*connection};
+    const std::vector<std::string> texts = {R"({"a": [1, -2, 0.5, "\u00e9"]})", deep,
+                                            R"({"huge": 1e400})"};
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      transaction.exec_params("SELECT public.psycache_put($1, $2::jsonb, '1 minute')", keys[i],
+                              texts[i]);
+    }
+  }
+  const std::vector<json> expected = {json::parse(R"({"a": [1, -2, 0.5, "\u00e9"]})"),
+                                      json::parse(deep)};
+  // (Catch's combined matchers refer to their parts: these must outlive every use.)
+  const auto names_key = Catch::Matchers::Contains("key \"huge\"");
+  const auto says_overflow = Catch::Matchers::Contains("number overflow");
+
+  psycache::ConnectionPool pool{psycache::test::dsn()};
+  psycache::PostgresCache cache{pool};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const std::optional<json> read = cache.get_raw(keys[i]);
+    REQUIRE(read);
+    CHECK(identical(*read, expected[i]));
+  }
+  CHECK_THROWS_WITH(cache.get_raw("huge"), names_key && says_overflow);
+  const auto many = cache.get_many_raw({"plain", "deep"});
+  REQUIRE(many.size() == 2);
+  REQUIRE(many[0]);
+  REQUIRE(many[1]);
+  CHECK(identical(*many[0], expected[0]));
+  CHECK(identical(*many[1], expected[1]));
+  CHECK_THROWS_WITH(cache.get_many_raw({"plain", "huge"}), names_key && says_overflow);
+
+  asio::io_context io{1};
+  psycache::AsyncConnectionPool async_pool{io.get_executor(), psycache::test::dsn()};
+  psycache::AsyncPostgresCache async_cache{async_pool};
+  auto guard = asio::make_work_guard(io);
+  std::thread runner{[&] { io.run(); }};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const std::optional<json> read = async_cache.async_get_raw(keys[i], asio::use_future).get();
+    REQUIRE(read);
+    CHECK(identical(*read, expected[i]));
+  }
+  CHECK_THROWS_WITH(async_cache.async_get_raw("huge", asio::use_future).get(),
+                    names_key && says_overflow);
+  guard.reset();
+  asio::post(io, [&] { io.stop(); });
+  runner.join();
 }
