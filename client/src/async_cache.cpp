@@ -9,6 +9,7 @@
 #include "cache_1_1.hpp"
 #include "cache_common.hpp"
 #include "error_translation.hpp"
+#include "json_reader.hpp"
 #include "spans.hpp"
 #include "validation.hpp"
 
@@ -256,7 +257,7 @@ class GetQuery final : public CacheQuery<std::optional<nlohmann::json>> {
     const char* text = PQgetvalue(row, 0, 0);
     std::optional<nlohmann::json> json;
     try {
-      json.emplace(nlohmann::json::parse(text, text + PQgetlength(row, 0, 0)));
+      json.emplace(detail::read_json({text, static_cast<std::size_t>(PQgetlength(row, 0, 0))}));
     } catch (const nlohmann::json::exception& e) {
       throw ConversionError("the value stored under key " + quote_for_message(key()) +
                             " cannot be read into nlohmann::json: " + shorten(e.what()));

@@ -12,6 +12,7 @@
 #include "cache_1_1.hpp"
 #include "cache_common.hpp"
 #include "error_translation.hpp"
+#include "json_reader.hpp"
 #include "operation_watchdog.hpp"
 #include "spans.hpp"
 #include "validation.hpp"
@@ -209,7 +210,7 @@ std::optional<nlohmann::json> PostgresCache::get_raw(std::string_view key,
     }
     std::optional<nlohmann::json> json;
     try {
-      json.emplace(nlohmann::json::parse(value.c_str(), value.c_str() + value.size()));
+      json.emplace(detail::read_json({value.c_str(), value.size()}));
     } catch (const nlohmann::json::exception& e) {
       // Valid JSON that nlohmann_json cannot hold, e.g. a number past the
       // range of double that another client stored.

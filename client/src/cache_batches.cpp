@@ -3,6 +3,7 @@
 #include <psycache/cache.hpp>
 
 #include "cache_1_1.hpp"
+#include "json_reader.hpp"
 #include "spans.hpp"
 #include "validation.hpp"
 
@@ -33,7 +34,7 @@ std::vector<std::optional<nlohmann::json>> PostgresCache::get_many_raw(
         continue;
       }
       try {
-        values[i].emplace(nlohmann::json::parse(value.c_str(), value.c_str() + value.size()));
+        values[i].emplace(detail::read_json({value.c_str(), value.size()}));
       } catch (const nlohmann::json::exception& e) {
         throw ConversionError("the value stored under key " + detail::quote_for_message(keys[i]) +
                               " cannot be read into nlohmann::json: " + e.what());

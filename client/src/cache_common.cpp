@@ -6,6 +6,7 @@
 
 #include <psycache/errors.hpp>
 
+#include "json_writer.hpp"
 #include "validation.hpp"
 
 namespace psycache::detail {
@@ -116,16 +117,21 @@ bool find_unstorable(const nlohmann::json& value, const char*& problem, std::str
 }
 
 std::string value_text(std::string_view key, const nlohmann::json& value, std::size_t max_bytes) {
-  const char* problem = nullptr;
-  if (std::string path; find_unstorable(value, problem, path)) {
-    throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": it contains " +
-                          problem + where(path));
-  }
   std::string text;
-  try {
-    text = value.dump();
-  } catch (const nlohmann::json::exception& e) {
-    throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": " + e.what());
+  // One pass writes and checks what nearly every value is; whatever it does not take (a value
+  // put refuses, or a deep one) takes the walk and dump() that name the problem.
+  text.reserve(256);
+  if (!write_storable_json(value, text)) {
+    const char* problem = nullptr;
+    if (std::string path; find_unstorable(value, problem, path)) {
+      throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": it contains " +
+                            problem + where(path));
+    }
+    try {
+      text = value.dump();
+    } catch (const nlohmann::json::exception& e) {
+      throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": " + e.what());
+    }
   }
   if (max_bytes != 0 && text.size() > max_bytes) {
     throw InvalidArgument("invalid value for key " + quote_for_message(key) + ": it is " +
