@@ -347,7 +347,8 @@ class GetManyQuery final : public CacheQuery<std::vector<std::optional<nlohmann:
       }
       const char* text = PQgetvalue(rows, row, 0);
       try {
-        values[i].emplace(nlohmann::json::parse(text, text + PQgetlength(rows, row, 0)));
+        values[i].emplace(
+            detail::read_json({text, static_cast<std::size_t>(PQgetlength(rows, row, 0))}));
       } catch (const nlohmann::json::exception& e) {
         throw ConversionError("the value stored under key " + quote_for_message(keys_[i]) +
                               " cannot be read into nlohmann::json: " + e.what());
