@@ -15,8 +15,7 @@
 #   worker  the background worker: psycache.cleanup_databases names the database (a changed
 #           list starts a pass at once), psycache.cleanup_interval = 3600 so there is one pass;
 #           PSYCACHE_CLEANUP_BATCH_SIZE sets psycache.cleanup_batch_size and
-#           PSYCACHE_CLEANUP_BATCH_DELAY psycache.cleanup_batch_delay, PSYCACHE_CLEANUP_NICE
-#           psycache.cleanup_nice (default: the GUCs')
+#           PSYCACHE_CLEANUP_BATCH_DELAY psycache.cleanup_batch_delay (default: the GUCs')
 #   delete  one unbatched DELETE FROM psycache WHERE expires_at <= statement_timestamp()
 #   call    (only with PSYCACHE_CLEANUP_EXTRA_CASES=call) one SELECT psycache_cleanup(), as the
 #           client's cleanup thread and the pg_cron job run it: its batches share one transaction
@@ -42,7 +41,6 @@ source "$BENCH_DIR/common.bash"
 LOAD_SECONDS="${PSYCACHE_CLEANUP_SECONDS:-8}"
 BATCH_SIZE="${PSYCACHE_CLEANUP_BATCH_SIZE:-}"  # psycache.cleanup_batch_size; empty: the default
 BATCH_DELAY="${PSYCACHE_CLEANUP_BATCH_DELAY:-}"  # psycache.cleanup_batch_delay (ms); empty: the default
-NICE="${PSYCACHE_CLEANUP_NICE:-}"  # psycache.cleanup_nice; empty: the default
 ROUNDS="${PSYCACHE_CLEANUP_ROUNDS:-3}"
 EXTRA_CASES="${PSYCACHE_CLEANUP_EXTRA_CASES:-}"  # "call": also one SELECT psycache_cleanup()
 RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
@@ -93,8 +91,7 @@ reset_worker() {
   psql_db postgres -c 'ALTER SYSTEM RESET psycache.cleanup_databases' \
     -c 'ALTER SYSTEM RESET psycache.cleanup_interval' \
     -c 'ALTER SYSTEM RESET psycache.cleanup_batch_size' \
-    -c 'ALTER SYSTEM RESET psycache.cleanup_batch_delay' \
-    -c 'ALTER SYSTEM RESET psycache.cleanup_nice' -c 'SELECT pg_reload_conf()' >/dev/null
+    -c 'ALTER SYSTEM RESET psycache.cleanup_batch_delay' -c 'SELECT pg_reload_conf()' >/dev/null
   WORKER_SET=""
 }
 
@@ -150,9 +147,6 @@ run_case() {  # CASE DATABASE ROUND
       if [[ -n "$BATCH_DELAY" ]]; then
         psql_db postgres -c "ALTER SYSTEM SET psycache.cleanup_batch_delay = $((BATCH_DELAY))"
       fi
-      if [[ -n "$NICE" ]]; then
-        psql_db postgres -c "ALTER SYSTEM SET psycache.cleanup_nice = $((NICE))"
-      fi
       psql_db postgres -c "ALTER SYSTEM SET psycache.cleanup_databases = '$db'" \
         -c 'ALTER SYSTEM SET psycache.cleanup_interval = 3600' -c 'SELECT pg_reload_conf()' \
         >/dev/null
@@ -185,7 +179,7 @@ run_case() {  # CASE DATABASE ROUND
         WHERE worker_last_run IS NOT NULL")"
       [[ -n "$stats" ]] || { echo "the worker recorded no pass" >&2; exit 1; }
       read -r left deleted duration_ms <<<"$stats"
-      note="worker pass (batches of $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_size"), $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_delay") between them, nice $(psql_db "$db" -At -c "SHOW psycache.cleanup_nice")): deleted $deleted in $duration_ms ms; $left expired left"
+      note="worker pass (batches of $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_size"), $(psql_db "$db" -At -c "SHOW psycache.cleanup_batch_delay") between them): deleted $deleted in $duration_ms ms; $left expired left"
       reset_worker
       ;;
     delete)

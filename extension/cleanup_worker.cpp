@@ -5,11 +5,6 @@
 #include "settings.hpp"
 #include "statements.hpp"
 
-// After PostgreSQL's headers, which must be first.
-#include <sys/resource.h>
-
-#include <cerrno>
-
 namespace psycache {
 namespace {
 
@@ -188,20 +183,6 @@ BatchOutcome RunBatch(int batch_size, TimestampTz* resume_from) {
   return deleted < batch_size ? BatchOutcome::kDone : BatchOutcome::kMore;
 }
 
-// Lowers this process's CPU priority by psycache.cleanup_nice. The scheduler then runs a query that
-// wakes up on a busy CPU before the cleanup's next slice rather than after it, so a pass costs the
-// queries' latency little. The value is relative to the server's own, which is what the process
-// inherited; raising one's nice value needs no privilege, lowering it back would, which is why it
-// is set once, by each pass, a process of its own.
-void LowerCpuPriority() {
-  if (cleanup_nice == 0) return;
-  errno = 0;
-  int current = getpriority(PRIO_PROCESS, 0);
-  if ((errno != 0) || setpriority(PRIO_PROCESS, 0, current + cleanup_nice) != 0) {
-    ereport(LOG, (errmsg("psycache cleanup could not lower its CPU priority: %m")));
-  }
-}
-
 // Between two batches: sleeps psycache.cleanup_batch_delay, so that a pass leaves most of a CPU to
 // the queries that run meanwhile, and applies a reload, so that a long pass follows new settings
 // from its next batch on (a new delay at once). The latch may have been set before (a reload,
@@ -283,7 +264,6 @@ void psycache_cleanup_worker_main(Datum argument) {
 
   // The table is UNLOGGED: a standby has nothing to clean up, and could not write anyway.
   if (RecoveryInProgress()) proc_exit(0);
-  psycache::LowerCpuPriority();
 
   pass.start = GetCurrentTimestamp();
   pass.deleted = 0;

@@ -5,7 +5,6 @@ namespace psycache {
 int cleanup_interval = 60;
 int cleanup_batch_size = 1000;
 int cleanup_batch_delay = 10;
-int cleanup_nice = 10;
 char* cleanup_databases = nullptr;
 char* cleanup_role = nullptr;
 
@@ -50,12 +49,6 @@ void DefineSettings() {
       "Paces a pass, like vacuum_cost_delay, so that it never takes a whole CPU from the "
       "queries that run meanwhile. 0 runs the batches back to back.",
       &cleanup_batch_delay, 10, 0, 10000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable(
-      "psycache.cleanup_nice", "How much lower than the server's CPU priority a pass runs at.",
-      "Added to the nice value of each cleanup worker, so that queries waking up on a busy CPU "
-      "run before the cleanup's next slice instead of after it. 0 keeps the server's priority; "
-      "a new value applies from the next pass.",
-      &cleanup_nice, 10, 0, 19, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomStringVariable(
       "psycache.cleanup_databases", "Databases whose psycache table the worker cleans up.",
       "A comma-separated list of database names; a database without the extension is skipped.",

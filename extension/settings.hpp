@@ -15,8 +15,6 @@ extern int cleanup_interval;
 extern int cleanup_batch_size;
 // psycache.cleanup_batch_delay: milliseconds the worker sleeps after each batch; 0: none.
 extern int cleanup_batch_delay;
-// psycache.cleanup_nice: added to a cleanup worker's nice value (lower CPU priority); 0: none.
-extern int cleanup_nice;
 // psycache.cleanup_databases: the databases to clean up, a comma-separated list of identifiers.
 extern char* cleanup_databases;
 // psycache.cleanup_role: the role the cleanup runs as; empty means the extension's owner.

@@ -15,7 +15,6 @@ ALTER SYSTEM SET psycache.cleanup_batch_size = 0;
 ALTER SYSTEM SET psycache.cleanup_batch_delay = -1;
 ALTER SYSTEM SET psycache.cleanup_batch_delay = '1 min';
 ALTER SYSTEM SET psycache.cleanup_batch_delay = '1 ms per batch';
-ALTER SYSTEM SET psycache.cleanup_nice = 20;
 ALTER SYSTEM SET psycache.cleanup_databases = 'a,,b';
 ALTER SYSTEM SET psycache.cleanup_databases = 'a, "b';
 SELECT format('ALTER SYSTEM SET psycache.cleanup_databases = %L',

@@ -10,7 +10,7 @@ PLAIN_DB=psycache_worker_plain       # exists, without the extension
 MISSING_DB=psycache_worker_missing   # never exists
 READER=psycache_worker_reader        # a role with only some rights on the table
 SETTINGS=(psycache.cleanup_interval psycache.cleanup_databases psycache.cleanup_role
-  psycache.cleanup_batch_size psycache.cleanup_batch_delay psycache.cleanup_nice)
+  psycache.cleanup_batch_size psycache.cleanup_batch_delay)
 LAUNCHER="backend_type = 'psycache cleanup launcher'"
 
 # What ALTER SYSTEM had set before, to put back at the end.
@@ -51,7 +51,7 @@ expire() {
            FROM generate_series(1, $1) AS i"
 }
 
-plan 44
+plan 43
 START_OFFSET=$(log_offset)
 q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 q postgres "DROP DATABASE IF EXISTS $PLAIN_DB WITH (FORCE)"
@@ -258,18 +258,11 @@ configure psycache.cleanup_interval 0
 launcher_reports "psycache cleanup is off (psycache.cleanup_interval = 0)"
 expire 1000 "slow:"
 configure psycache.cleanup_batch_size 10 psycache.cleanup_batch_delay 10s \
-  psycache.cleanup_nice 7 psycache.cleanup_interval 3600
+  psycache.cleanup_interval 3600
 wait_until 10 "$DB" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type =
                      'psycache cleanup' AND datname = '$DB' AND wait_event = 'Extension')"
 ok $? "a pass with a delay of 10 s sleeps after its first batch of 10 (wait_event Extension)"
 is "$(stats expired_entries)" "990" "and has deleted that batch alone"
-# /proc/PID/stat: the fields after the command's closing parenthesis start with the state (3rd).
-stat_field() { cut -d')' -f2- "/proc/$1/stat" | awk -v n="$(($2 - 2))" '{ print $n }'; }
-WORKER_PID="$(q "$DB" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'psycache cleanup'
-                       AND datname = '$DB'")"
-SERVER_PID="$(stat_field "$WORKER_PID" 4)"
-is "$(($(stat_field "$WORKER_PID" 19) - $(stat_field "$SERVER_PID" 19)))" "7" \
-  "the pass runs psycache.cleanup_nice = 7 steps below the server's CPU priority"
 STARTED=$SECONDS
 configure psycache.cleanup_batch_delay 0
 wait_until 10 "$DB" "SELECT expired_entries = 0 FROM psycache_stats()"
