@@ -64,10 +64,18 @@ class AsyncCacheCore {
   const AsyncStatement& ttl() const noexcept { return ttl_; }
   const AsyncStatement& incr() const noexcept { return incr_; }
 
-  // Hands query to the pool on the pool's executor, and wires the caller's
-  // cancellation slot to the pool's cancel.
+  // Whether a statement only reads, so the pool may send it under a sync shared with other
+  // read-only queries (AsyncQuery::read_only), or writes and gets a sync of its own.
+  enum class Access { kWrites, kReadsOnly };
+
+  // Hands query to the pool on the pool's executor, to run statement with params[0..param_count),
+  // and wires the caller's cancellation slot to the pool's cancel.
   void submit(const std::shared_ptr<const AsyncCacheCore>& self,
-              const std::shared_ptr<AsyncQuery>& query, asio::cancellation_slot slot) const {
+              const std::shared_ptr<AsyncQuery>& query, asio::cancellation_slot slot,
+              const AsyncStatement* statement, std::size_t param_count, Access access) const {
+    query->statement = statement;
+    query->param_count = param_count;
+    query->read_only = access == Access::kReadsOnly;
     if (slot.is_connected()) {
       slot.emplace<Canceller>(Canceller{self, query});
     }
@@ -489,10 +497,8 @@ void AsyncPostgresCache::start_get(
     query->fail_now();
     return;
   }
-  query->statement = &core->get();
-  query->param_count = 1;
-  query->read_only = true;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->get(), 1,
+               detail::AsyncCacheCore::Access::kReadsOnly);
 }
 
 void AsyncPostgresCache::start_put(const Core& core, std::string&& key, const nlohmann::json& value,
@@ -514,9 +520,8 @@ void AsyncPostgresCache::start_put(const Core& core, std::string&& key, const nl
     query->fail_now();
     return;
   }
-  query->statement = &core->put();
-  query->param_count = 3;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->put(), 3,
+               detail::AsyncCacheCore::Access::kWrites);
 }
 
 void AsyncPostgresCache::start_remove(const Core& core, std::string&& key,
@@ -532,9 +537,8 @@ void AsyncPostgresCache::start_remove(const Core& core, std::string&& key,
     query->fail_now();
     return;
   }
-  query->statement = &core->remove();
-  query->param_count = 1;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->remove(), 1,
+               detail::AsyncCacheCore::Access::kWrites);
 }
 
 void AsyncPostgresCache::start_delete(
@@ -549,9 +553,8 @@ void AsyncPostgresCache::start_delete(
     query->fail_now();
     return;
   }
-  query->statement = flush ? &core->flush() : &core->cleanup();
-  query->param_count = 0;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), flush ? &core->flush() : &core->cleanup(),
+               0, detail::AsyncCacheCore::Access::kWrites);
 }
 
 void AsyncPostgresCache::start_get_many(
@@ -572,10 +575,8 @@ void AsyncPostgresCache::start_get_many(
     query->fail_now();
     return;
   }
-  query->statement = &core->get_many();
-  query->param_count = 1;
-  query->read_only = true;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->get_many(), 1,
+               detail::AsyncCacheCore::Access::kReadsOnly);
 }
 
 void AsyncPostgresCache::start_put_many(
@@ -600,9 +601,8 @@ void AsyncPostgresCache::start_put_many(
     query->fail_now();
     return;
   }
-  query->statement = &core->put_many();
-  query->param_count = 3;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->put_many(), 3,
+               detail::AsyncCacheCore::Access::kWrites);
 }
 
 void AsyncPostgresCache::start_remove_many(
@@ -622,9 +622,8 @@ void AsyncPostgresCache::start_remove_many(
     query->fail_now();
     return;
   }
-  query->statement = &core->remove_many();
-  query->param_count = 1;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->remove_many(), 1,
+               detail::AsyncCacheCore::Access::kWrites);
 }
 
 void AsyncPostgresCache::start_add(const Core& core, std::string&& key, const nlohmann::json& value,
@@ -641,9 +640,8 @@ void AsyncPostgresCache::start_add(const Core& core, std::string&& key, const nl
     query->fail_now();
     return;
   }
-  query->statement = &core->add();
-  query->param_count = 3;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->add(), 3,
+               detail::AsyncCacheCore::Access::kWrites);
 }
 
 void AsyncPostgresCache::start_touch(const Core& core, std::string&& key, Ttl ttl,
@@ -657,9 +655,8 @@ void AsyncPostgresCache::start_touch(const Core& core, std::string&& key, Ttl tt
     query->fail_now();
     return;
   }
-  query->statement = &core->touch();
-  query->param_count = 2;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->touch(), 2,
+               detail::AsyncCacheCore::Access::kWrites);
 }
 
 void AsyncPostgresCache::start_ttl(
@@ -673,10 +670,8 @@ void AsyncPostgresCache::start_ttl(
     query->fail_now();
     return;
   }
-  query->statement = &core->ttl();
-  query->param_count = 1;
-  query->read_only = true;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->ttl(), 1,
+               detail::AsyncCacheCore::Access::kReadsOnly);
 }
 
 void AsyncPostgresCache::start_incr(
@@ -692,18 +687,15 @@ void AsyncPostgresCache::start_incr(
     query->fail_now();
     return;
   }
-  query->statement = &core->incr();
-  query->param_count = 3;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->incr(), 3,
+               detail::AsyncCacheCore::Access::kWrites);
 }
 
 void AsyncPostgresCache::start_stats(
     const Core& core, std::unique_ptr<detail::AsyncCompletion<CacheStats>> completion) {
   auto query = std::make_shared<detail::StatsQuery>(core, std::move(completion));
-  query->statement = &core->stats();
-  query->param_count = 0;
-  query->read_only = true;
-  core->submit(core, query, query->cancellation_slot());
+  core->submit(core, query, query->cancellation_slot(), &core->stats(), 0,
+               detail::AsyncCacheCore::Access::kReadsOnly);
 }
 
 AsyncCleanupService AsyncPostgresCache::start_cleanup(std::chrono::nanoseconds interval,
