@@ -71,7 +71,9 @@ constexpr const char* kRawPutSql =
     "VALUES ($1, $2::jsonb, statement_timestamp() + $3::interval) "
     "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at";
 
-constexpr const char* kRawFnGetSql = "SELECT value, size FROM psycache_get($1::pg_catalog.text)";
+// The statement PostgresCache::get_raw sends (client/src/cache_common.cpp).
+constexpr const char* kRawFnGetSql =
+    "SELECT (e).value, (e).size FROM (SELECT psycache_get($1::pg_catalog.text) AS e) AS entry";
 
 enum class Op { kGet, kGetMiss, kPut, kRawGet, kRawPut, kRawFnGet, kGetMany };
 

@@ -88,13 +88,15 @@ inside() {  # NAME FUNCTION CALLS
 
 [[ -d "$WORK/data.loaded" ]] || setup
 live="expires_at > statement_timestamp()"
-get='PREPARE s(text) AS SELECT value, size FROM psycache_get($1);'
+get='PREPARE s(text) AS SELECT (e).value, (e).size FROM (SELECT psycache_get($1) AS e) AS entry;'
+get_from='PREPARE s(text) AS SELECT value, size FROM psycache_get($1);'
 raw_get="PREPARE s(text) AS SELECT value FROM psycache WHERE key = \$1 AND $live;"
 echo "| statement | instructions per EXECUTE |"
 echo "|---|--:|"
 profile nop 'PREPARE s(text) AS SELECT $1;' "EXECUTE s('key:KEY');"
 profile raw-get "$raw_get" "EXECUTE s('key:KEY');"
 profile fn-get "$get" "EXECUTE s('key:KEY');"
+profile fn-get-from "$get_from" "EXECUTE s('key:KEY');"
 profile raw-get-miss "$raw_get" "EXECUTE s('nokey:KEY');"
 profile fn-get-miss "$get" "EXECUTE s('nokey:KEY');"
 profile raw-put "PREPARE s(text, jsonb, interval) AS INSERT INTO psycache (key, value, expires_at)

@@ -42,8 +42,11 @@ Statement make_statement(std::string_view operation, std::string sql) {
 CacheStatements make_cache_statements(const std::string& schema_name) {
   const std::string schema = quote_identifier(schema_name);
   return CacheStatements{
-      .get = make_statement(
-          "get", "SELECT value, size FROM " + schema + ".psycache_get($1::pg_catalog.text)"),
+      // The function is called in a target list, not in FROM: a FunctionScan would build the
+      // descriptor of its OUT columns from pg_proc and a tuplestore on every execution. Being
+      // volatile, the call is not pulled up into the outer list, so it runs once per row.
+      .get = make_statement("get", "SELECT (e).value, (e).size FROM (SELECT " + schema +
+                                       ".psycache_get($1::pg_catalog.text) AS e) AS entry"),
       .put = make_statement("put", "SELECT " + schema +
                                        ".psycache_put($1::pg_catalog.text, $2::pg_catalog.jsonb, "
                                        "$3::pg_catalog.interval)"),
