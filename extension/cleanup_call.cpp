@@ -1,5 +1,6 @@
 #include "cleanup_call.hpp"
 
+#include "cpu_slice.hpp"
 #include "statements.hpp"
 
 namespace psycache {
@@ -149,6 +150,7 @@ using psycache::CleanupCall;
 void psycache_cleanup_call_main(Datum argument) {
   pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();
+  psycache::RequestShortCpuSlice();
   dsm_segment* segment = dsm_attach(DatumGetUInt32(argument));
   if (segment == nullptr) proc_exit(0);  // the caller has given up already
   auto* call = static_cast<CleanupCall*>(dsm_segment_address(segment));
