@@ -201,6 +201,8 @@ class CacheQuery : public AsyncQuery {
   virtual std::tuple<Results...> convert(const PGresult* row) = 0;
   // Whether the statement returns any number of rows (else exactly one).
   virtual bool many_rows() const noexcept { return false; }
+  // Whether CacheOptions::fail_open applies: get and put, as in PostgresCache.
+  virtual bool fails_open() const noexcept { return false; }
 
   const std::string& key() const noexcept { return params[0]; }
   template <class Record>
@@ -237,6 +239,11 @@ class CacheQuery : public AsyncQuery {
         // An instrumentation threw while told of an error: the caller still
         // gets the operation's error.
       }
+      // Fail-open: an outage (TimeoutError included) is a miss, or a put as if stored.
+      if (fails_open() && core_->options().fail_open &&
+          dynamic_cast<const ConnectionError*>(&e) != nullptr) {
+        error = nullptr;
+      }
     } catch (...) {
       error = std::current_exception();
     }
@@ -257,6 +264,7 @@ class GetQuery final : public CacheQuery<std::optional<nlohmann::json>> {
   using CacheQuery::CacheQuery;
 
  private:
+  bool fails_open() const noexcept override { return true; }
   std::tuple<std::optional<nlohmann::json>> convert(const PGresult* row) override {
     if (PQgetisnull(row, 0, 0) != 0) {
       record([](CacheSpan& span) { span.record_cache_miss(); });
@@ -281,6 +289,7 @@ class PutQuery final : public CacheQuery<> {
   using CacheQuery::CacheQuery;
 
  private:
+  bool fails_open() const noexcept override { return true; }
   std::tuple<> convert(const PGresult* row) override {
     const auto size = static_cast<std::size_t>(int_field(row, 0));
     record([&](CacheSpan& span) { span.record_put(size); });

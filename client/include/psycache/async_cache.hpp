@@ -40,6 +40,17 @@
 // ServerError, ConversionError, or OperationCancelled. On error the other
 // arguments are default-constructed.
 //
+// Fail-open (CacheOptions::fail_open), as in PostgresCache: when
+// async_get_raw/async_get or async_put_raw/async_put fail with a
+// ConnectionError (TimeoutError included: acquire_timeout, operation_timeout,
+// connect_timeout), the handler gets no error and a miss (std::nullopt), or
+// success for a put; the error still goes to every span's record_error. Other
+// errors (InvalidArgument, ServerError, ConversionError, OperationCancelled)
+// arrive as always. As in PostgresCache, the batches (async_get_many*,
+// async_put_many*), remove, add, touch, ttl, incr, cleanup, flush and stats
+// never fail open: a batch answers for many keys, and a remove or an add that
+// silently did nothing could leave a stale entry or a wrong answer behind.
+//
 // Executor: the handler runs on its associated executor (for a callback
 // without one: the pool's executor), always after the initiating function
 // has returned. The work itself runs on the pool's executor.

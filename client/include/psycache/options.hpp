@@ -54,7 +54,10 @@ struct CacheOptions {
   // value, so an outage of the cache degrades the service instead of taking
   // it down. The error still goes to every span's record_error. Other errors
   // (bad input, a missing extension, a missing privilege) are thrown as
-  // always, and remove, cleanup_expired, flush and stats always throw.
+  // always, and remove, cleanup_expired, flush and stats always throw; so do
+  // the batches (get_many, put_many) and the other operations of 1.1.
+  // AsyncPostgresCache does the same for async_get/async_put: the handler
+  // gets no error and a miss, or success (see async_cache.hpp).
   bool fail_open = false;
 };
 
