@@ -2,7 +2,7 @@
 # The measurements of `./run bench`: psycache's client, libpqxx alone, pgbench (the original
 # psycache's SQL, and the extension's functions) and redis-benchmark, on one data set, in one run.
 #
-#   bench/bench.sh BUILD_DIR DATA_DIR [profile|cleanup|get_many|memory|churn]
+#   bench/bench.sh BUILD_DIR DATA_DIR [profile|cleanup|get_many|memory|churn|instrumentation]
 #
 # BUILD_DIR holds bench/psycache_client_bench (a Release build); DATA_DIR is the data directory
 # of a running PostgreSQL 15 cluster with psycache installed, reached through PGHOST, PGPORT and
@@ -30,12 +30,18 @@
 # over the key space per table setting, sizes and HOT updates before and after, churn.md.
 #
 # The measurement also writes client-share.md: the client's side of one get against its round
-# trip (psycache's client against libpqxx alone calling the same function).
+# trip (psycache's client against libpqxx alone calling the same function), and
+# instrumentation.md: get and put bare, with Prometheus and with every instrumentation, compared
+# in one process per operation and thread count, INSTRUMENTATION_ROUNDS short rounds of the three
+# in turn, against the 5% target (bench/instrumentation_report.sh). With "instrumentation" it
+# runs that comparison alone.
 #
 # Settings (environment):
 #   PSYCACHE_BENCH_SECONDS  seconds per measurement (default 3)
 #   PSYCACHE_BENCH_ROUNDS   measurements per row (default 3)
 #   PSYCACHE_BENCH_RESULTS  the results folder (default bench/results)
+#   PSYCACHE_BENCH_INSTRUMENTATION_ROUNDS   rounds of the instrumentation comparison (default 9)
+#   PSYCACHE_BENCH_INSTRUMENTATION_SECONDS  seconds per configuration and round (default 0.7)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -48,6 +54,8 @@ MODE="${3:-measure}"
 SECONDS_PER_RUN="${PSYCACHE_BENCH_SECONDS:-3}"
 ROUNDS="${PSYCACHE_BENCH_ROUNDS:-3}"
 RESULTS="${PSYCACHE_BENCH_RESULTS:-$BENCH_DIR/results}"
+INSTRUMENTATION_ROUNDS="${PSYCACHE_BENCH_INSTRUMENTATION_ROUNDS:-9}"
+INSTRUMENTATION_SECONDS="${PSYCACHE_BENCH_INSTRUMENTATION_SECONDS:-0.7}"
 CLIENT_BENCH="$BUILD_DIR/bench/psycache_client_bench"
 ASYNC_BENCH="$BUILD_DIR/bench/psycache_async_bench"
 KEYS=100000
@@ -166,15 +174,6 @@ run_client() {  # OPERATION [SCHEMA] THREADS
          print v["ops_per_s"] "," v["p50_us"] "," v["p99_us"] }' <<<"$line"
 }
 
-# The psycache client with cache instrumentations (bare, prometheus, all; see client_bench.cpp).
-run_client_with() {  # INSTRUMENTATION OPERATION THREADS
-  local line
-  line="$(on_clients "$CLIENT_BENCH" --op "$2" --threads "$3" --seconds "$SECONDS_PER_RUN" \
-    --dsn "$DSN" --keys "$KEYS" --value "$VALUE" --instrumentation "$1")"
-  awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-         print v["ops_per_s"] "," v["p50_us"] "," v["p99_us"] }' <<<"$line"
-}
-
 # The async client: one thread, CONCURRENCY connections, 8 operations in flight per connection
 # (at 8: 64 in flight, pipelined).
 run_async() {  # OPERATION CONCURRENCY
@@ -233,8 +232,6 @@ contenders() {
   case "$1" in
     get)
       echo "psycache client|run_client get"
-      echo "psycache client + Prometheus|run_client_with prometheus get"
-      echo "psycache client + all instrumentations|run_client_with all get"
       echo "psycache async 1 thread pipelined|run_async get"
       echo "libpqxx raw SQL|run_client raw-get"
       echo "pgbench raw SQL|run_pgbench raw-get"
@@ -251,8 +248,6 @@ contenders() {
       ;;
     put)
       echo "psycache client|run_client put"
-      echo "psycache client + Prometheus|run_client_with prometheus put"
-      echo "psycache client + all instrumentations|run_client_with all put"
       echo "psycache async 1 thread pipelined|run_async put"
       echo "libpqxx raw SQL|run_client raw-put"
       echo "pgbench raw SQL|run_pgbench raw-put"
@@ -299,15 +294,18 @@ per_operation() {  # CALLGRIND_OUT_SMALL CALLGRIND_OUT_LARGE
   echo $(((large - small) / (PROFILE_LARGE - PROFILE_SMALL)))
 }
 
-# The client's side of one operation: the bench program on one thread, user space only.
-profile_client() {  # OPERATION
-  local n
+# The client's side of one operation: the bench program on one thread, user space only, with
+# the cache instrumentations INSTRUMENTATION (bare by default; see client_bench.cpp).
+profile_client() {  # OPERATION [INSTRUMENTATION]
+  local n instrumentation="${2:-bare}" name="$1.${2:-bare}"
   for n in $PROFILE_SMALL $PROFILE_LARGE; do
-    valgrind --tool=callgrind --callgrind-out-file="$CG/client.$1.$n" "$CLIENT_BENCH" --op "$1" \
-      --threads 1 --seconds 600 --ops "$n" --dsn "$DSN" --keys "$KEYS" --value "$VALUE" \
-      >/dev/null 2>"$CG/client.$1.$n.log" || { tail -5 "$CG/client.$1.$n.log" >&2; return 1; }
+    valgrind --tool=callgrind --callgrind-out-file="$CG/client.$name.$n" "$CLIENT_BENCH" \
+      --op "$1" --threads 1 --seconds 600 --ops "$n" --dsn "$DSN" --keys "$KEYS" \
+      --value "$VALUE" --instrumentation "$instrumentation" \
+      >"$CG/client.$name.$n.out" 2>"$CG/client.$name.$n.log" ||
+      { tail -5 "$CG/client.$name.$n.log" >&2; return 1; }
   done
-  per_operation "$CG/client.$1.$PROFILE_SMALL" "$CG/client.$1.$PROFILE_LARGE"
+  per_operation "$CG/client.$name.$PROFILE_SMALL" "$CG/client.$name.$PROFILE_LARGE"
 }
 
 # The server's side of one statement: a single-user backend (no network) runs PREPARE, then
@@ -362,6 +360,12 @@ profile() {
   raw_get="$(profile_client raw-get)"
   put="$(profile_client put)"
   raw_put="$(profile_client raw-put)"
+  local get_prom get_all put_prom put_all sentry
+  get_prom="$(profile_client get prometheus)"
+  get_all="$(profile_client get all)"
+  put_prom="$(profile_client put prometheus)"
+  put_all="$(profile_client put all)"
+  sentry="$(sed -n 's/.* sentry=\([a-z]*\).*/\1/p' "$CG/client.get.all.$PROFILE_LARGE.out" | head -1)"
 
   log "profiling the server's side (callgrind, a single-user backend)"
   psql_bench -c 'CREATE EXTENSION pg_prewarm'
@@ -400,6 +404,10 @@ profile() {
       "$raw_fn_get"
     row client "psycache put_raw (serializes the JSON)" "$put"
     row client "libpqxx alone, prepared INSERT ... ON CONFLICT" "$raw_put"
+    row client "psycache get_raw, hit, with Prometheus" "$get_prom"
+    row client "psycache get_raw, hit, with all instrumentations (Sentry $sentry)" "$get_all"
+    row client "psycache put_raw, with Prometheus" "$put_prom"
+    row client "psycache put_raw, with all instrumentations (Sentry $sentry)" "$put_all"
     row server "EXECUTE of SELECT \$1 (statement overhead)" "$s_nop"
     row server "EXECUTE of the original's SELECT, hit" "$s_raw_get"
     row server "EXECUTE of the client's SELECT (e).value, (e).size FROM (SELECT psycache_get(\$1) AS e) AS entry, hit" "$s_fn_get"
@@ -466,6 +474,36 @@ get_many_bench() {
       "$rounds_csv"
   } >"$out"
   cat "$out"
+}
+
+# --- instrumentation: bare, Prometheus, all, in turn ---------------------------------------------
+
+# Per operation and thread count, one bench process compares the three configurations in
+# INSTRUMENTATION_ROUNDS rounds of INSTRUMENTATION_SECONDS each (client_bench.cpp's
+# --instrumentation LIST --rounds R): same threads, connections and CPU, so that each round's
+# ratio to bare is taken within a second or two. Nine rounds, so that each configuration goes
+# first as often as the others; 2 x 2 x 3 x 9 x 0.7 s = 76 s by default, about the 72 s of the
+# two instrumented rows per operation that the main table had before (2 x 2 x 3 rounds x 3 s).
+instrumentation_bench() {
+  local rounds_csv="$RESULTS/instrumentation-rounds.csv" op threads
+  echo "operation,threads,round,instrumentation,ops_per_s,p50_us,p99_us,user_us_per_op,sentry" \
+    >"$rounds_csv"
+  for op in get put; do
+    for threads in 1 8; do
+      log "instrumentation: $op, $threads threads, $INSTRUMENTATION_ROUNDS rounds of bare, \
+prometheus, all ($INSTRUMENTATION_SECONDS s each)"
+      on_clients "$CLIENT_BENCH" --op "$op" --threads "$threads" \
+        --seconds "$INSTRUMENTATION_SECONDS" --rounds "$INSTRUMENTATION_ROUNDS" \
+        --instrumentation bare,prometheus,all --dsn "$DSN" --keys "$KEYS" --value "$VALUE" |
+        awk -v op="$op" -v threads="$threads" '{
+          for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+          printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", op, threads, v["round"], v["instrumentation"],
+            v["ops_per_s"], v["p50_us"], v["p99_us"], v["user_us_per_op"], v["sentry"]
+        }' | tee -a "$rounds_csv"
+    done
+  done
+  "$BENCH_DIR/instrumentation_report.sh" "$rounds_csv" "$RESULTS/instrumentation.md" "$1"
+  cat "$RESULTS/instrumentation.md"
 }
 
 # --- the client's share of one get --------------------------------------------------------------
@@ -536,6 +574,14 @@ main() {
     echo "profiled in $((SECONDS - started)) s; results in $RESULTS/profile.md"
     return
   fi
+  if [[ "$MODE" == instrumentation ]]; then
+    pin_postgres
+    mkdir -p "$RESULTS"
+    instrumentation_bench "$(nproc) CPUs; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU"
+    echo
+    echo "measured in $((SECONDS - started)) s; results in $RESULTS/instrumentation.md"
+    return
+  fi
   if [[ "$MODE" == get_many ]]; then
     pin_postgres
     mkdir -p "$RESULTS"
@@ -559,6 +605,8 @@ $ROUNDS runs of $SECONDS_PER_RUN s per row"
   cat "$RESULTS/latest.md"
   log "the client's share of one get"
   client_share
+  log "instrumentation: bare, Prometheus and all, in turn"
+  instrumentation_bench "$(nproc) CPUs; server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU"
   echo
   echo "measured in $((SECONDS - started)) s; results in $RESULTS"
 }

@@ -25,10 +25,20 @@
 // with exit status 1.
 //
 // --instrumentation gives the psycache operations' cache instrumentations: bare (none, the
-// default), prometheus (PrometheusInstrumentation) or all (Prometheus and a custom one that
-// counts every operation, as an application's own would), to measure what they cost.
+// default), prometheus (PrometheusInstrumentation) or all (Prometheus, a custom one that counts
+// every operation, as an application's own would, and SentryInstrumentation where
+// psycache_sentry is built: every transaction sampled, one transaction per 10 operations as a
+// request handler would have, the envelopes dropped by the transport). The line says
+// sentry=on, or sentry=skipped where the SDK was not found when CMake ran.
+//
+// Several comma-separated instrumentations (--instrumentation bare,prometheus,all) with
+// --rounds R compare them in one process: the same threads, connections and pool, one cache per
+// configuration, --seconds per configuration and round, all configurations in every round, each
+// round starting one configuration later (bare, prometheus, all; prometheus, all, bare; ...) so
+// that none always runs first. One line per round and configuration, with round=N.
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -36,7 +46,6 @@
 #include <cstdlib>
 #include <exception>
 #include <iterator>
-#include <latch>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -53,6 +62,10 @@
 
 #include <psycache/psycache.hpp>
 
+#ifdef PSYCACHE_BENCH_SENTRY
+#include "bench_sentry.hpp"
+#endif
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -61,7 +74,7 @@ constexpr std::string_view kUsage =
     "usage: psycache_client_bench --op get|get-miss|put|raw-get|raw-put|raw-fn-get|get-many\n"
     "                             --threads N --seconds S --dsn DSN [--keys K] [--value JSON]\n"
     "                             [--ops N] [--batch B] [--operation-timeout MS] [--schema S]\n"
-    "                             [--instrumentation bare|prometheus|all]\n";
+    "                             [--instrumentation bare|prometheus|all[,...]] [--rounds R]\n";
 
 // The original psycache's SQL, for the raw rows.
 constexpr const char* kRawGetSql =
@@ -86,11 +99,18 @@ struct Settings {
   int keys = 100'000;
   long long ops_per_thread = 0;  // 0: no limit but the time
   std::string value = R"({"id": 1, "payload": "x"})";
-  int batch = 100;                     // keys per call of get-many
-  long long operation_timeout_ms = 0;  // CacheOptions::operation_timeout; 0: none
-  std::string schema = "public";       // the cache's schema (CacheOptions::schema)
-  std::string instrumentation = "bare";
+  int batch = 100;                                    // keys per call of get-many
+  long long operation_timeout_ms = 0;                 // CacheOptions::operation_timeout; 0: none
+  std::string schema = "public";                      // the cache's schema (CacheOptions::schema)
+  std::vector<std::string> instrumentations{"bare"};  // one, or several to compare
+  int rounds = 1;
 };
+
+#ifdef PSYCACHE_BENCH_SENTRY
+constexpr bool kSentry = true;
+#else
+constexpr bool kSentry = false;
+#endif
 
 // A command line that makes no sense: main prints it with the usage and exits with status 2.
 struct UsageError : std::runtime_error {
@@ -151,16 +171,32 @@ Settings parse_arguments(int argc, char** argv) {
     } else if (flag == "--schema") {
       settings.schema = value;
     } else if (flag == "--instrumentation") {
-      settings.instrumentation = value;
-      if (settings.instrumentation != "bare" && settings.instrumentation != "prometheus" &&
-          settings.instrumentation != "all") {
-        usage_error("unknown instrumentation \"" + settings.instrumentation + "\"");
+      settings.instrumentations.clear();
+      std::string_view list = value;
+      while (true) {
+        const std::size_t comma = list.find(',');
+        const std::string name{list.substr(0, comma)};
+        if (name != "bare" && name != "prometheus" && name != "all") {
+          usage_error("unknown instrumentation \"" + name + "\"");
+        }
+        if (std::find(settings.instrumentations.begin(), settings.instrumentations.end(), name) !=
+            settings.instrumentations.end()) {
+          usage_error("instrumentation \"" + name + "\" given twice");
+        }
+        settings.instrumentations.push_back(name);
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
       }
+    } else if (flag == "--rounds") {
+      settings.rounds = static_cast<int>(number(flag, value));
     } else {
       usage_error("unknown option " + flag);
     }
   }
   if (settings.op_name.empty() || settings.dsn.empty()) usage_error("--op and --dsn are required");
+  if (settings.rounds > 1 && settings.ops_per_thread > 0) {
+    usage_error("--rounds and --ops do not go together");
+  }
   return settings;
 }
 
@@ -242,23 +278,17 @@ std::vector<std::shared_ptr<psycache::CacheInstrumentation>> instrumentations(
         std::make_shared<psycache::metrics::Registry>()));
   }
   if (name == "all") result.push_back(std::make_shared<CountingInstrumentation>());
+#ifdef PSYCACHE_BENCH_SENTRY
+  if (name == "all") result.push_back(std::make_shared<psycache::SentryInstrumentation>());
+#endif
   return result;
 }
-
-// What one thread measured.
-struct ThreadResult {
-  std::vector<std::int64_t> latencies_ns;
-  std::int64_t hits = 0;
-  std::int64_t misses = 0;
-};
 
 // One thread's way to run the operation once: returns whether a get hit.
 class Worker {
  public:
-  Worker(const Settings& settings, psycache::PostgresCache* cache, const nlohmann::json* value,
-         unsigned seed)
+  Worker(const Settings& settings, const nlohmann::json* value, unsigned seed)
       : settings_(settings),
-        cache_(cache),
         value_(value),
         keys_(settings.op == Op::kGetMiss ? "miss:" : "key:", settings.keys, seed) {
     if (settings_.op == Op::kRawGet || settings_.op == Op::kRawPut ||
@@ -270,14 +300,14 @@ class Worker {
     }
   }
 
-  bool run_once() {
+  bool run_once(psycache::PostgresCache& cache) {
     const std::string& key = keys_.next();
     switch (settings_.op) {
       case Op::kGet:
       case Op::kGetMiss:
-        return cache_->get_raw(key).has_value();
+        return cache.get_raw(key).has_value();
       case Op::kPut:
-        cache_->put_raw(key, *value_, std::chrono::hours{1});
+        cache.put_raw(key, *value_, std::chrono::hours{1});
         return false;
       case Op::kRawGet: {
         pqxx::nontransaction transaction{*connection_};
@@ -293,7 +323,7 @@ class Worker {
         // A hit when every key of the batch hit.
         batch_.assign(1, key);
         while (std::ssize(batch_) < settings_.batch) batch_.push_back(keys_.next());
-        const auto values = cache_->get_many_raw(batch_);
+        const auto values = cache.get_many_raw(batch_);
         return std::all_of(values.begin(), values.end(),
                            [](const auto& v) { return v.has_value(); });
       }
@@ -308,7 +338,6 @@ class Worker {
 
  private:
   const Settings& settings_;
-  psycache::PostgresCache* cache_;
   const nlohmann::json* value_;
   KeyPicker keys_;
   std::optional<pqxx::connection> connection_;
@@ -325,82 +354,148 @@ double cpu_seconds(const timeval& time) {
   return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_usec) / 1e6;
 }
 
+// One configuration's cache, on the pool every configuration shares.
+struct Configuration {
+  std::string name;
+  bool sentry = false;  // its operations run inside a per-thread Sentry transaction
+  std::unique_ptr<psycache::PostgresCache> cache;
+};
+
+// What one round of one configuration measured, summed over the threads.
+struct Phase {
+  int round = 0;
+  std::size_t configuration = 0;
+  double elapsed = 0;
+  double user = 0;
+  double sys = 0;
+  std::vector<std::int64_t> latencies_ns;
+  std::int64_t hits = 0;
+  std::int64_t misses = 0;
+};
+
 int run(const Settings& settings) {
   const nlohmann::json value = nlohmann::json::parse(settings.value);
+#ifdef PSYCACHE_BENCH_SENTRY
+  std::optional<psycache::bench::SentrySdk> sentry;
+  if (std::find(settings.instrumentations.begin(), settings.instrumentations.end(), "all") !=
+      settings.instrumentations.end()) {
+    sentry.emplace();
+  }
+#endif
   psycache::ConnectionPool pool{settings.dsn,
                                 {.max_size = static_cast<std::size_t>(settings.threads)}};
-  psycache::PostgresCache cache{
-      pool,
-      {.schema = settings.schema,
-       .instrumentations = instrumentations(settings.instrumentation),
-       .operation_timeout = std::chrono::milliseconds{settings.operation_timeout_ms}}};
+  std::vector<Configuration> configurations;
+  for (const std::string& name : settings.instrumentations) {
+    configurations.push_back(
+        {.name = name,
+         .sentry = kSentry && name == "all",
+         .cache = std::make_unique<psycache::PostgresCache>(
+             pool, psycache::CacheOptions{.schema = settings.schema,
+                                          .instrumentations = instrumentations(name),
+                                          .operation_timeout = std::chrono::milliseconds{
+                                              settings.operation_timeout_ms}})});
+  }
 
-  std::vector<ThreadResult> results(static_cast<std::size_t>(settings.threads));
-  std::latch ready{settings.threads};
-  std::latch go{1};
+  // Round r runs the configurations starting at r's: 0 1 2, 1 2 0, 2 0 1, ...
+  std::vector<Phase> phases;
+  for (int round = 1; round <= settings.rounds; ++round) {
+    for (std::size_t i = 0; i < configurations.size(); ++i) {
+      Phase& phase = phases.emplace_back();
+      phase.round = round;
+      phase.configuration = (i + static_cast<std::size_t>(round - 1)) % configurations.size();
+    }
+  }
+
+  const auto threads_count = static_cast<std::size_t>(settings.threads);
+  // [thread][phase]
+  std::vector<std::vector<Phase>> results(threads_count, std::vector<Phase>(phases.size()));
+  // Every worker and this thread: once when all are ready, then at each phase's start and end.
+  // A worker that fails drops out, so the others are never left waiting.
+  std::barrier sync{settings.threads + 1};
   std::atomic<bool> stop{false};
+  std::size_t current = 0;  // written before a barrier, read after it
   Clock::time_point deadline{};
   std::mutex error_mutex;
   std::string error;
 
-  const auto work = [&](int index) {
-    ThreadResult& result = results[static_cast<std::size_t>(index)];
-    bool counted = false;
+  const auto work = [&](std::size_t index) {
     try {
-      Worker worker{settings, &cache, &value, 12345U + static_cast<unsigned>(index)};
-      // Connects, prepares, and checks the data set is there.
-      const bool hit = worker.run_once();
-      if ((settings.op == Op::kGet || settings.op == Op::kGetMany) && !hit) {
-        throw std::runtime_error("a get missed: is the data set loaded?");
-      }
-      if (settings.op == Op::kGetMiss && hit) throw std::runtime_error("a get-miss hit");
-      result.latencies_ns.reserve(
-          static_cast<std::size_t>(settings.seconds * 400'000 / settings.threads) + 1024);
-      counted = true;
-      ready.count_down();
-      go.wait();
-      while (!stop.load(std::memory_order_relaxed)) {
-        const Clock::time_point start = Clock::now();
-        const bool found = worker.run_once();
-        const Clock::time_point end = Clock::now();
-        result.latencies_ns.push_back(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
-        ++(found ? result.hits : result.misses);
-        if (end >= deadline || (settings.ops_per_thread > 0 &&
-                                std::ssize(result.latencies_ns) >= settings.ops_per_thread)) {
-          break;
+      Worker worker{settings, &value, 12345U + static_cast<unsigned>(index)};
+#ifdef PSYCACHE_BENCH_SENTRY
+      psycache::bench::SentryRequests requests;
+#endif
+      // Connects, prepares, and checks the data set is there, through every configuration.
+      for (Configuration& configuration : configurations) {
+        const bool hit = worker.run_once(*configuration.cache);
+        if ((settings.op == Op::kGet || settings.op == Op::kGetMany) && !hit) {
+          throw std::runtime_error("a get missed: is the data set loaded?");
         }
+        if (settings.op == Op::kGetMiss && hit) throw std::runtime_error("a get-miss hit");
+      }
+      sync.arrive_and_wait();
+      for (std::size_t p = 0; p < phases.size(); ++p) {
+        Phase& result = results[index][p];
+        result.latencies_ns.reserve(
+            static_cast<std::size_t>(settings.seconds * 400'000 / settings.threads) + 1024);
+        sync.arrive_and_wait();
+        Configuration& configuration = configurations[phases[current].configuration];
+        while (!stop.load(std::memory_order_relaxed)) {
+          const Clock::time_point start = Clock::now();
+#ifdef PSYCACHE_BENCH_SENTRY
+          if (configuration.sentry) requests.before();
+#endif
+          const bool found = worker.run_once(*configuration.cache);
+#ifdef PSYCACHE_BENCH_SENTRY
+          if (configuration.sentry) requests.after();
+#endif
+          const Clock::time_point end = Clock::now();
+          result.latencies_ns.push_back(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
+          ++(found ? result.hits : result.misses);
+          if (end >= deadline || (settings.ops_per_thread > 0 &&
+                                  std::ssize(result.latencies_ns) >= settings.ops_per_thread)) {
+            break;
+          }
+        }
+#ifdef PSYCACHE_BENCH_SENTRY
+        requests.finish();
+#endif
+        sync.arrive_and_wait();
       }
     } catch (const std::exception& e) {
-      const std::lock_guard lock{error_mutex};
-      if (error.empty()) error = e.what();
+      {
+        const std::lock_guard lock{error_mutex};
+        if (error.empty()) error = e.what();
+      }
       stop = true;
-      if (!counted) ready.count_down();
+      sync.arrive_and_drop();
     }
   };
 
   std::vector<std::thread> threads;
-  threads.reserve(results.size());
-  for (int i = 0; i < settings.threads; ++i) threads.emplace_back(work, i);
-  ready.wait();
-  if (stop) {
-    go.count_down();
-    for (auto& thread : threads) thread.join();
-    (void)std::fprintf(stderr, "psycache_client_bench %s: %s\n", settings.op_name.c_str(),
-                       error.c_str());
-    return 1;
+  threads.reserve(threads_count);
+  for (std::size_t i = 0; i < threads_count; ++i) threads.emplace_back(work, i);
+  sync.arrive_and_wait();
+  for (std::size_t p = 0; p < phases.size() && !stop; ++p) {
+    current = p;
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
+    const Clock::time_point start = Clock::now();
+    deadline = start + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>{settings.seconds});
+    sync.arrive_and_wait();
+    sync.arrive_and_wait();
+    phases[p].elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    phases[p].user = cpu_seconds(after.ru_utime) - cpu_seconds(before.ru_utime);
+    phases[p].sys = cpu_seconds(after.ru_stime) - cpu_seconds(before.ru_stime);
   }
-
-  rusage before{};
-  getrusage(RUSAGE_SELF, &before);
-  const Clock::time_point start = Clock::now();
-  deadline = start + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>{settings.seconds});
-  go.count_down();
+  if (stop) {
+    // The workers that are left run through the remaining phases at once.
+    sync.arrive_and_drop();
+  }
   for (auto& thread : threads) thread.join();
-  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  rusage after{};
-  getrusage(RUSAGE_SELF, &after);
 
   if (!error.empty()) {
     (void)std::fprintf(stderr, "psycache_client_bench %s: %s\n", settings.op_name.c_str(),
@@ -408,27 +503,31 @@ int run(const Settings& settings) {
     return 1;
   }
 
-  std::vector<std::int64_t> all;
-  std::int64_t hits = 0;
-  std::int64_t misses = 0;
-  for (const ThreadResult& result : results) {
-    all.insert(all.end(), result.latencies_ns.begin(), result.latencies_ns.end());
-    hits += result.hits;
-    misses += result.misses;
+  for (std::size_t p = 0; p < phases.size(); ++p) {
+    Phase& phase = phases[p];
+    for (auto& thread_results : results) {
+      const Phase& result = thread_results[p];
+      phase.latencies_ns.insert(phase.latencies_ns.end(), result.latencies_ns.begin(),
+                                result.latencies_ns.end());
+      phase.hits += result.hits;
+      phase.misses += result.misses;
+    }
+    std::vector<std::int64_t>& all = phase.latencies_ns;
+    std::sort(all.begin(), all.end());
+    const auto ops = static_cast<double>(all.size());
+    const double keys_per_op = settings.op == Op::kGetMany ? settings.batch : 1;
+    const Configuration& configuration = configurations[phase.configuration];
+    const char* sentry_state = configuration.name != "all" ? "off" : kSentry ? "on" : "skipped";
+    (void)std::printf(
+        "op=%s threads=%d seconds=%.2f ops=%zu ops_per_s=%.1f p50_us=%.1f p99_us=%.1f "
+        "user_us_per_op=%.2f sys_us_per_op=%.2f hits=%lld misses=%lld keys_per_s=%.1f "
+        "instrumentation=%s round=%d sentry=%s\n",
+        settings.op_name.c_str(), settings.threads, phase.elapsed, all.size(), ops / phase.elapsed,
+        percentile_us(all, 0.50), percentile_us(all, 0.99), phase.user * 1e6 / ops,
+        phase.sys * 1e6 / ops, static_cast<long long>(phase.hits),
+        static_cast<long long>(phase.misses), ops * keys_per_op / phase.elapsed,
+        configuration.name.c_str(), phase.round, sentry_state);
   }
-  std::sort(all.begin(), all.end());
-  const auto ops = static_cast<double>(all.size());
-  const double keys_per_op = settings.op == Op::kGetMany ? settings.batch : 1;
-  const double user = cpu_seconds(after.ru_utime) - cpu_seconds(before.ru_utime);
-  const double sys = cpu_seconds(after.ru_stime) - cpu_seconds(before.ru_stime);
-  (void)std::printf(
-      "op=%s threads=%d seconds=%.2f ops=%zu ops_per_s=%.1f p50_us=%.1f p99_us=%.1f "
-      "user_us_per_op=%.2f sys_us_per_op=%.2f hits=%lld misses=%lld keys_per_s=%.1f "
-      "instrumentation=%s\n",
-      settings.op_name.c_str(), settings.threads, elapsed, all.size(), ops / elapsed,
-      percentile_us(all, 0.50), percentile_us(all, 0.99), user * 1e6 / ops, sys * 1e6 / ops,
-      static_cast<long long>(hits), static_cast<long long>(misses), ops * keys_per_op / elapsed,
-      settings.instrumentation.c_str());
   return 0;
 }
 

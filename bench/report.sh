@@ -65,26 +65,6 @@ awk -F, -v baseline="$BASELINE" '
       if ($1 == "pgbench raw SQL") { ratio = "**1.00x**" }
       printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $1, $3, thousands($4), $5, $6, ratio
     }' "$RESULTS/latest.csv"
-  # What the cache instrumentations cost: each "psycache client + ..." row against the bare
-  # client measured in the same run.
-  awk -F, '
-    NR > 1 && $1 == "psycache client" { bare[$2 SUBSEP $3] = $4 }
-    NR > 1 && $1 ~ /^psycache client \+ / { rows[++n] = $0 }
-    END {
-      if (n == 0) exit
-      print ""
-      print "Instrumentation overhead, ops/s against the bare psycache client of the same run:"
-      print ""
-      print "| operation | instrumentations | threads | ops/s | bare ops/s | vs bare |"
-      print "|---|---|--:|--:|--:|--:|"
-      for (i = 1; i <= n; i++) {
-        split(rows[i], f, ",")
-        b = bare[f[2] SUBSEP f[3]]
-        name = f[1]; sub(/^psycache client \+ /, "", name)
-        printf "| %s | %s | %s | %.0f | %.0f | %s |\n", f[2], name, f[3], f[4], b,
-          (b > 0 ? sprintf("%.3fx", f[4] / b) : "")
-      }
-    }' "$RESULTS/latest.csv"
 } >"$RESULTS/latest.md"
 
 # The chart: one cluster of bars per operation and concurrency, one bar per contender.

@@ -74,6 +74,10 @@ struct PrometheusInstrumentation::Families {
   metrics::HistogramFamily& flushed_entries;
   metrics::GaugeFamily& cleanup_last_run;
   metrics::GaugeFamily& cleanup_deleted;
+  // The metrics of span_name "", what every operation without a name uses:
+  // found without the lock that named() takes for the others. Set once, in
+  // the constructor.
+  Named* unnamed = nullptr;
 };
 
 struct PrometheusInstrumentation::Named {
@@ -170,11 +174,15 @@ class CleanupSpan final : public CacheSpan {
 
 PrometheusInstrumentation::PrometheusInstrumentation(std::shared_ptr<metrics::Registry> registry)
     : registry_(registry ? std::move(registry) : metrics::default_registry()),
-      families_(std::make_unique<Families>(*registry_)) {}
+      families_(std::make_unique<Families>(*registry_)) {
+  // A Named creates its series on first use only, so this renders nothing yet.
+  families_->unnamed = &named("");
+}
 
 PrometheusInstrumentation::~PrometheusInstrumentation() = default;
 
 PrometheusInstrumentation::Named& PrometheusInstrumentation::named(std::string_view span_name) {
+  if (span_name.empty() && families_->unnamed != nullptr) return *families_->unnamed;
   {
     const std::shared_lock lock{mutex_};
     if (const auto found = named_.find(span_name); found != named_.end()) return *found->second;
