@@ -6,6 +6,7 @@
 
 #include <psycache/async_cache.hpp>
 
+#include "async_put_batch.hpp"
 #include "cache_1_1.hpp"
 #include "cache_common.hpp"
 #include "error_translation.hpp"
@@ -20,7 +21,10 @@ namespace detail {
 class AsyncCacheCore {
  public:
   AsyncCacheCore(std::unique_ptr<AsyncPoolHandle> pool, CacheOptions options)
-      : pool_(std::move(pool)), executor_(pool_->get_executor()), options_(std::move(options)) {
+      : pool_(std::move(pool)),
+        executor_(pool_->get_executor()),
+        options_(std::move(options)),
+        put_batcher_(put_many_) {
     validate_schema(options_.schema);
     for (const auto& instrumentation : options_.instrumentations) {
       if (!instrumentation) {
@@ -63,6 +67,8 @@ class AsyncCacheCore {
   const AsyncStatement& touch() const noexcept { return touch_; }
   const AsyncStatement& ttl() const noexcept { return ttl_; }
   const AsyncStatement& incr() const noexcept { return incr_; }
+  // Sends puts queued together as one psycache_put_many call.
+  const PutBatcher& put_batcher() const noexcept { return put_batcher_; }
 
   // Whether a statement only reads, so the pool may send it under a sync shared with other
   // read-only queries (AsyncQuery::read_only), or writes and gets a sync of its own.
@@ -104,6 +110,7 @@ class AsyncCacheCore {
   CacheOptions options_;
   AsyncStatement get_, put_, remove_, cleanup_, flush_, stats_;
   AsyncStatement get_many_, put_many_, remove_many_, add_, touch_, ttl_, incr_;
+  PutBatcher put_batcher_;
 };
 
 namespace {
@@ -529,6 +536,7 @@ void AsyncPostgresCache::start_put(const Core& core, std::string&& key, const nl
     query->fail_now();
     return;
   }
+  query->batcher = &core->put_batcher();
   core->submit(core, query, query->cancellation_slot(), &core->put(), 3,
                detail::AsyncCacheCore::Access::kWrites);
 }

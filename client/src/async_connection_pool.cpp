@@ -83,10 +83,46 @@ struct Job {
   // or hit by a cancel request meant for another query): it runs with a sync
   // of its own, and its wait for a connection is over.
   bool retry = false;
+  // Set when query is a batch of queued queries (see AsyncBatcher).
+  std::shared_ptr<AsyncBatch> batch{};
 
   // Whether it may share a sync with the query after it.
   [[nodiscard]] bool groupable() const noexcept { return query->read_only && !retry; }
 };
+
+// The query of job's batch that is query, or nullptr.
+AsyncQuery* batched(const Job& job, const AsyncQuery* query) {
+  if (!job.batch) return nullptr;
+  const auto& queries = job.batch->queries;
+  const auto found = std::find_if(queries.begin(), queries.end(),
+                                  [&](const auto& member) { return member.get() == query; });
+  return found == queries.end() ? nullptr : found->get();
+}
+
+// Whether a query of batch still waits for its answer.
+bool awaited(const AsyncBatch& batch) {
+  return std::any_of(batch.queries.begin(), batch.queries.end(),
+                     [](const auto& member) { return !member->completed; });
+}
+
+// The queries at the head of waiting (at most limit) that their batcher sends as one, taken out
+// of waiting as one job; nullopt when the head runs alone. A query that runs again runs alone.
+std::optional<Job> take_batch(std::deque<Job>& waiting, std::size_t limit) {
+  const AsyncBatcher* batcher = waiting.front().query->batcher;
+  if (batcher == nullptr || limit < 2) return std::nullopt;
+  std::vector<std::shared_ptr<AsyncQuery>> queued;
+  for (const Job& job : waiting) {
+    if (queued.size() == limit || job.retry || job.query->batcher != batcher) break;
+    queued.push_back(job.query);
+  }
+  if (queued.size() < 2) return std::nullopt;
+  std::shared_ptr<AsyncBatch> batch = batcher->combine(queued);
+  if (!batch) return std::nullopt;
+  Job job{batch, waiting.front().start, false, batch};
+  waiting.erase(waiting.begin(),
+                waiting.begin() + static_cast<std::ptrdiff_t>(batch->queries.size()));
+  return job;
+}
 
 // When a query's operation_timeout ends.
 struct Deadline {
@@ -118,8 +154,11 @@ class AsyncPoolCore : public std::enable_shared_from_this<AsyncPoolCore> {
   void cancel(const std::shared_ptr<AsyncQuery>& query, std::exception_ptr reason);
   void close();
 
-  // Completes job's query unless it has been completed already.
-  static void finish(Job& job, PgResult result, std::exception_ptr failure);
+  // Completes query (job's query) unless it has been completed already.
+  static void finish(AsyncQuery& query, PgResult result, std::exception_ptr failure);
+  static void finish(Job& job, PgResult result, std::exception_ptr failure) {
+    finish(*job.query, std::move(result), std::move(failure));
+  }
   // Puts jobs that must run again at the head of the queue, in their order.
   void retry(std::vector<Job>& jobs);
   // Hands waiting queries to idle connections and opens connections as needed.
@@ -371,9 +410,15 @@ void AsyncConnection::send(std::deque<Job>& waiting, std::size_t count) {
   }
 #endif
   for (std::size_t n = 0; n < count && !waiting.empty() && state_ == State::ready; ++n) {
+    std::optional<Job> batch = take_batch(waiting, count - n);
     Entry& entry = in_flight_.emplace_back();
-    entry.job = std::move(waiting.front());
-    waiting.pop_front();
+    if (batch) {
+      n += batch->batch->queries.size() - 1;
+      entry.job = std::move(*batch);
+    } else {
+      entry.job = std::move(waiting.front());
+      waiting.pop_front();
+    }
     const AsyncQuery& query = *entry.job.query;
     const AsyncStatement& statement = *query.statement;
     if (!prepared_.contains(statement.name)) {
@@ -402,6 +447,9 @@ void AsyncConnection::send(std::deque<Job>& waiting, std::size_t count) {
       fail(libpq_message(pg_));
       return;
     }
+    // A batch ends its flight: should it fail, its queries run again before anything queued
+    // after them, as they would have alone.
+    if (entry.job.batch) break;
   }
   flush();
 #ifndef LIBPQ_HAS_SEND_PIPELINE_SYNC
@@ -542,6 +590,16 @@ void AsyncConnection::finish_group() {
   PgResult group_error = std::move(group_error_);
   std::vector<Job> again;
   auto core = core_.lock();
+  // A batch that failed on the server did nothing (its transaction rolled back): its queries run
+  // again, each alone, so that one bad query fails only itself.
+  const auto answer = [&](Job& job, PgResult result) {
+    const bool rerun = job.batch && PQresultStatus(result.get()) == PGRES_FATAL_ERROR;
+    core->finish(job, std::move(result), nullptr);
+    if (!rerun) return;
+    for (const auto& query : job.batch->queries) {
+      if (!query->completed) again.push_back(Job{query, job.start, true, nullptr});
+    }
+  };
   for (std::size_t i = 0; i < size; ++i) {
     Entry entry = std::move(in_flight_.front());
     in_flight_.pop_front();
@@ -550,7 +608,7 @@ void AsyncConnection::finish_group() {
       // The group's transaction failed as a whole: the first query reports
       // it, the others (read-only) run again.
       if (i == 0 || entry.job.retry) {
-        core->finish(entry.job, std::move(group_error), nullptr);
+        answer(entry.job, std::move(group_error));
       } else {
         again.push_back(std::move(entry.job));
       }
@@ -570,7 +628,7 @@ void AsyncConnection::finish_group() {
       again.push_back(std::move(entry.job));
       continue;
     }
-    core->finish(entry.job, std::move(entry.result), nullptr);
+    answer(entry.job, std::move(entry.result));
   }
   answered_ = 0;
   if (core && !again.empty()) core->retry(again);
@@ -599,9 +657,16 @@ void AsyncConnection::check_clean() {
 }
 
 bool AsyncConnection::abandon(const AsyncQuery* query, const std::exception_ptr& reason) {
-  const auto entry = std::find_if(in_flight_.begin(), in_flight_.end(),
-                                  [&](const Entry& e) { return e.job.query.get() == query; });
+  const auto entry = std::find_if(in_flight_.begin(), in_flight_.end(), [&](const Entry& e) {
+    return e.job.query.get() == query || batched(e.job, query) != nullptr;
+  });
   if (entry == in_flight_.end()) return false;
+  if (AsyncQuery* member = batched(entry->job, query)) {
+    // One query of a batch completes now; the batch runs on for the others (so this one may
+    // still take effect), and is cancelled once none is left.
+    AsyncPoolCore::finish(*member, nullptr, reason);
+    if (awaited(*entry->job.batch)) return true;
+  }
   entry->abandoned = true;
   if (auto core = core_.lock()) core->finish(entry->job, nullptr, reason);
   if (!draining_) {
@@ -788,8 +853,15 @@ void AsyncPoolCore::on_timer() {
 
 void AsyncPoolCore::cancel(const std::shared_ptr<AsyncQuery>& query, std::exception_ptr reason) {
   if (query->completed) return;
-  const auto waiting = std::find_if(waiting_.begin(), waiting_.end(),
-                                    [&](const Job& job) { return job.query == query; });
+  const auto waiting = std::find_if(waiting_.begin(), waiting_.end(), [&](const Job& job) {
+    return job.query == query || batched(job, query.get()) != nullptr;
+  });
+  if (waiting != waiting_.end() && waiting->query != query) {
+    // One query of a batch that waits to run again: the others still go.
+    finish(*query, nullptr, std::move(reason));
+    if (!awaited(*waiting->batch)) waiting_.erase(waiting);
+    return;
+  }
   if (waiting != waiting_.end()) {
     Job job = std::move(*waiting);
     waiting_.erase(waiting);
@@ -802,10 +874,10 @@ void AsyncPoolCore::cancel(const std::shared_ptr<AsyncQuery>& query, std::except
   }
 }
 
-void AsyncPoolCore::finish(Job& job, PgResult result, std::exception_ptr failure) {
-  if (job.query->completed) return;
-  job.query->completed = true;
-  job.query->complete(std::move(result), std::move(failure));
+void AsyncPoolCore::finish(AsyncQuery& query, PgResult result, std::exception_ptr failure) {
+  if (query.completed) return;
+  query.completed = true;
+  query.complete(std::move(result), std::move(failure));
 }
 
 void AsyncPoolCore::dispatch() {

@@ -67,7 +67,10 @@
 // timer. A cancelled operation completes at once with OperationCancelled; if
 // its query was already sent, the pool asks the server to cancel it and
 // returns the connection to use only once it is idle again (or closes it).
-// A put or remove that was already sent may still have taken effect.
+// A put or remove that was already sent may still have taken effect. A put
+// sent in a batch with others (see async_connection_pool.hpp) completes at
+// once too, but the batch goes on for the others, so it may take effect; the
+// batch is cancelled on the server once every put of it is cancelled.
 // AsyncPoolOptions::operation_timeout ends an operation the same way, with
 // TimeoutError.
 //

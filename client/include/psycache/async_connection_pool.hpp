@@ -27,7 +27,10 @@
 // read-only queries (AsyncQuery::read_only, the gets) share a sync: each is
 // still its own statement, but an error in one aborts the ones after it up to
 // the sync, and the pool runs those again, each alone. They are answered
-// together, when their sync's answer comes.
+// together, when their sync's answer comes. Queries with an AsyncBatcher (the
+// cache's puts) waiting behind each other go out as one batch, which ends its
+// flight; if the server refuses the batch, each of its queries runs again
+// alone, ahead of the queries queued after them.
 //
 // A connection that broke (a server restart, a network error) fails each of
 // its pending queries with ConnectionError and is replaced on demand. A

@@ -34,6 +34,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <asio/any_io_executor.hpp>
 
@@ -58,6 +59,8 @@ struct PgResultDeleter {
 using PgResult = std::unique_ptr<pg_result, PgResultDeleter>;
 
 }  // namespace detail
+
+class AsyncBatcher;
 
 // One query: the statement, its text parameters, and who wants the answer.
 class AsyncQuery {
@@ -91,8 +94,41 @@ class AsyncQuery {
   // never depends on another query.
   bool read_only = false;
 
-  // Whether complete has been called (set by the pool, before the call).
+  // Whether complete has been called (set by whoever calls it, before the call).
   bool completed = false;
+
+  // What may combine this query with the queries of the same batcher queued
+  // right behind it (see AsyncBatcher); nullptr: it always runs alone.
+  const AsyncBatcher* batcher = nullptr;
+};
+
+// A query that runs several queued queries at once, and completes each of them.
+class AsyncBatch : public AsyncQuery {
+ public:
+  // The queries it runs, in their order. Its complete() completes each that
+  // has not completed yet (a pool completes one early when it is cancelled),
+  // except on a server error: the batch's transaction rolled back, so the
+  // pool then runs each of them again, alone.
+  std::vector<std::shared_ptr<AsyncQuery>> queries;
+};
+
+// Combines queries queued behind each other into one AsyncBatch. A pool may
+// use it when it sends queries (AsyncConnectionPool does); one that does not
+// runs every query alone, which is always correct.
+class AsyncBatcher {
+ public:
+  AsyncBatcher() = default;
+  AsyncBatcher(const AsyncBatcher&) = delete;
+  AsyncBatcher& operator=(const AsyncBatcher&) = delete;
+  AsyncBatcher(AsyncBatcher&&) = delete;
+  AsyncBatcher& operator=(AsyncBatcher&&) = delete;
+  virtual ~AsyncBatcher() = default;
+
+  // A batch of the first queries of queued (at least two; every one has this
+  // batcher, none has run yet), or nullptr when fewer than two can go
+  // together. Called on the pool's executor.
+  [[nodiscard]] virtual std::shared_ptr<AsyncBatch> combine(
+      const std::vector<std::shared_ptr<AsyncQuery>>& queued) const = 0;
 };
 
 // A pool an AsyncPostgresCache can use; see the top of this header.

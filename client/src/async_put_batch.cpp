@@ -1,0 +1,124 @@
+#include "async_put_batch.hpp"
+
+#include <cstdint>
+#include <iterator>
+#include <libpq-fe.h>
+#include <new>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include <psycache/errors.hpp>
+
+#include "cache_1_1.hpp"
+
+namespace psycache::detail {
+namespace {
+
+// The answer a put gets from the server when it runs alone: one row, its value's size.
+PgResult size_row(std::int64_t size) {
+  PgResult row{PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK)};
+  char name[] = "psycache_put";
+  PGresAttDesc column{.name = name,
+                      .tableid = 0,
+                      .columnid = 0,
+                      .format = 0,
+                      .typid = 23,  // int4
+                      .typlen = 4,
+                      .atttypmod = -1};
+  std::string text = std::to_string(size);
+  if (!row || PQsetResultAttrs(row.get(), 1, &column) == 0 ||
+      PQsetvalue(row.get(), 0, 0, text.data(), static_cast<int>(text.size())) == 0) {
+    throw std::bad_alloc();
+  }
+  return row;
+}
+
+class PutBatch final : public AsyncBatch {
+ public:
+  explicit PutBatch(const PutBatcher& owner) : owner_(owner) {}
+
+  void complete(PgResult result, std::exception_ptr error) override {
+    if (!error && PQresultStatus(result.get()) == PGRES_FATAL_ERROR) {
+      // The pool runs each put again alone (see AsyncBatch).
+      const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+      if (state != nullptr && std::string_view{state} == "42883") owner_.stop();
+      return;
+    }
+    std::vector<std::int64_t> sizes;
+    if (!error) {
+      try {
+        sizes = sizes_of(result.get());
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      AsyncQuery& put = *queries[i];
+      if (put.completed) continue;  // cancelled while the batch ran
+      put.completed = true;
+      PgResult row;
+      std::exception_ptr failure = error;
+      if (!failure) {
+        try {
+          row = size_row(sizes[i]);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+      put.complete(std::move(row), std::move(failure));
+    }
+  }
+
+ private:
+  // psycache_put_many's answer: a size per key, in their order.
+  std::vector<std::int64_t> sizes_of(const PGresult* result) const {
+    const ExecStatusType status = PQresultStatus(result);
+    if (status != PGRES_TUPLES_OK || PQntuples(result) != 1) {
+      throw Error(std::string{"unexpected answer from the server: "} + PQresStatus(status));
+    }
+    std::vector<std::int64_t> sizes = parse_integer_array(
+        {PQgetvalue(result, 0, 0), static_cast<std::size_t>(PQgetlength(result, 0, 0))},
+        "put_many");
+    if (sizes.size() != queries.size()) {
+      throw ServerError("put_many failed: the server returned " + std::to_string(sizes.size()) +
+                        " sizes for " + std::to_string(queries.size()) + " keys");
+    }
+    return sizes;
+  }
+
+  const PutBatcher& owner_;
+};
+
+}  // namespace
+
+std::shared_ptr<AsyncBatch> PutBatcher::combine(
+    const std::vector<std::shared_ptr<AsyncQuery>>& queued) const {
+  if (!available_.load(std::memory_order_relaxed)) return nullptr;
+  const std::string& ttl = queued.front()->params[2];
+  std::unordered_set<std::string_view> keys;
+  std::vector<std::string> key_texts;
+  std::vector<std::string> value_texts;
+  std::size_t bytes = 0;
+  for (const auto& put : queued) {
+    bytes += put->params[1].size();
+    if (put->params[2] != ttl || !keys.insert(put->params[0]).second ||
+        (key_texts.size() >= 2 && bytes > kMaxBatchBytes)) {
+      break;
+    }
+    key_texts.push_back(put->params[0]);
+    value_texts.push_back(put->params[1]);
+  }
+  if (key_texts.size() < 2) return nullptr;
+  auto batch = std::make_shared<PutBatch>(*this);
+  batch->queries.assign(queued.begin(),
+                        queued.begin() + static_cast<std::ptrdiff_t>(key_texts.size()));
+  batch->statement = &put_many_;
+  batch->params[0] = array_literal(key_texts);
+  batch->params[1] = array_literal(value_texts);
+  batch->params[2] = ttl;
+  batch->param_count = 3;
+  return batch;
+}
+
+}  // namespace psycache::detail
