@@ -1,7 +1,7 @@
 #include "cleanup_call.hpp"
 
+#include "cleanup_batch.hpp"
 #include "cpu_slice.hpp"
-#include "statements.hpp"
 
 namespace psycache {
 namespace {
@@ -50,33 +50,15 @@ void StopWorker(int code, Datum handle) {
 }
 
 // One batch in a transaction of its own, as the calling role, restricted as the cleanup worker's
-// batches are. Returns how many rows it deleted, and moves *resume_from past them.
-int64 RunCallBatch(const CleanupCall* call, TimestampTz* resume_from) {
+// batches are. Returns how many rows it deleted, and moves *resume_from past them. The first
+// batch prepares the statement in *batch; the others run it again.
+int64 RunCallBatch(const CleanupCall* call, CleanupBatch** batch, TimestampTz* resume_from) {
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
   PushActiveSnapshot(GetTransactionSnapshot());
-  char* sql = CleanupBatchSql(call->table);
-  pgstat_report_activity(STATE_RUNNING, sql);
-
-  Oid saved_user = InvalidOid;
-  int saved_context = 0;
-  GetUserIdAndSecContext(&saved_user, &saved_context);
-  SetUserIdAndSecContext(
-      call->role, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  Oid types[2] = {INT4OID, TIMESTAMPTZOID};
-  Datum values[2] = {Int32GetDatum(call->batch_size), TimestampTzGetDatum(*resume_from)};
-  int rc = SPI_execute_with_args(sql, 2, types, values, nullptr, false, 0);
-  SetUserIdAndSecContext(saved_user, saved_context);
-  if (rc != SPI_OK_SELECT || SPI_processed != 1) {
-    elog(ERROR, "the cleanup batch failed: %s", SPI_result_code_string(rc));
-  }
-  bool isnull = false;
-  int64 deleted =
-      DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-  Datum highest = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-  if (!isnull) *resume_from = DatumGetTimestampTz(highest);
-
+  if (*batch == nullptr) *batch = PrepareCleanupBatch(call->table, call->role);
+  int64 deleted = RunCleanupBatch(*batch, call->role, call->batch_size, resume_from);
   SPI_finish();
   PopActiveSnapshot();
   CommitTransactionCommand();
@@ -163,9 +145,10 @@ void psycache_cleanup_call_main(Datum argument) {
   {
     TimestampTz resume_from = DT_NOBEGIN;
     int64 deleted = 0;
+    psycache::CleanupBatch* batch = nullptr;  // the process ends with the call: never freed
     do {
       CHECK_FOR_INTERRUPTS();
-      deleted = psycache::RunCallBatch(call, &resume_from);
+      deleted = psycache::RunCallBatch(call, &batch, &resume_from);
       call->deleted += deleted;
     } while (deleted >= call->batch_size);
   }

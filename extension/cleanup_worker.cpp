@@ -1,6 +1,7 @@
 // One cleanup pass in one database: a transaction per batch, as the cleanup role.
 #include "cleanup_worker.hpp"
 
+#include "cleanup_batch.hpp"
 #include "cleanup_runs.hpp"
 #include "cpu_slice.hpp"
 #include "settings.hpp"
@@ -28,8 +29,13 @@ struct Pass {
   List* caches;             // the database's caches (CacheSchema*), in TopMemoryContext
   Oid schema;               // the schema of the cache being cleaned
   const char* schema_name;  // and its name, for messages; nullptr between caches
-  bool found_cache;         // whether a cache was there to clean
-  ErrorData* failure;  // the first error, in TopMemoryContext; the other caches are cleaned still
+  // Found by the first batch of the cache being cleaned, kept for the next ones.
+  bool table_looked_up;  // whether the first batch has looked the table up
+  Oid table;             // its psycache table; InvalidOid when there was none
+  Oid extension_owner;   // the owner of the extension, when the cache is the extension's own
+  CleanupBatch* batch;   // the batch statement, prepared by the first batch that ran
+  bool found_cache;      // whether a cache was there to clean
+  ErrorData* failure;    // the first error, in TopMemoryContext; the other caches are cleaned still
 };
 Pass pass;
 
@@ -50,11 +56,10 @@ Pass pass;
 constexpr const char* kCachesSql =
     "SELECT n.oid, n.nspname" PSYCACHE_IS_CACHE " ORDER BY e.oid IS NULL, n.oid";
 
-// The cache in schema $1: its schema, the role it is cleaned as by default (the extension's owner
-// for the extension's own cache, else the owner of the table), and the owner of its table.
+// The cache in schema $1: its table, and the owner of the extension when the cache is the
+// extension's own (NULL for another cache).
 constexpr const char* kCacheSql =
-    "SELECT n.oid, COALESCE(e.extowner, c.relowner), c.relowner" PSYCACHE_IS_CACHE
-    " AND n.oid OPERATOR(pg_catalog.=) $1";
+    "SELECT c.oid, e.extowner" PSYCACHE_IS_CACHE " AND n.oid OPERATOR(pg_catalog.=) $1";
 
 // Every error and log line of the worker names the database, and the cache being cleaned.
 void PassContext(void* argument) {
@@ -108,41 +113,52 @@ Oid CleanupRole(Oid default_role, Oid table_owner) {
   return role;
 }
 
-// Deletes one batch in a transaction of its own (worker_spi's bracket). Everything is looked up
-// again in each batch, so that a DROP EXTENSION between two batches ends the pass quietly.
+// Finds the table of the cache in pass.schema, and the owner of the extension it belongs to, once
+// per cache: its first batch does, the others only check that the table is still there.
+void LookUpTable() {
+  Oid cache_type[1] = {OIDOID};
+  Datum cache_schema[1] = {ObjectIdGetDatum(pass.schema)};
+  int rc = SPI_execute_with_args(kCacheSql, 1, cache_type, cache_schema, nullptr, true, 1);
+  if (rc != SPI_OK_SELECT) elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
+  pass.table_looked_up = true;
+  pass.table = InvalidOid;
+  pass.extension_owner = InvalidOid;
+  if (SPI_processed == 1) {
+    bool isnull = false;
+    pass.table =
+        DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+    Datum owner = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+    if (!isnull) pass.extension_owner = DatumGetObjectId(owner);
+  }
+}
+
+// Locks the cache table, then checks that it is still the table psycache of pass.schema: a DROP
+// EXTENSION (or DROP TABLE) that got there first has committed, and the table is gone, rather than
+// vanishing under the DELETE. Returns the name of the schema (nullptr when the table is gone) and
+// sets *table_owner.
+char* LockTable(Oid* table_owner) {
+  LockRelationOid(pass.table, RowExclusiveLock);
+  HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(pass.table));
+  if (!HeapTupleIsValid(tuple)) return nullptr;
+  const auto* form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+  bool same = form->relnamespace == pass.schema && strcmp(NameStr(form->relname), "psycache") == 0;
+  *table_owner = form->relowner;
+  ReleaseSysCache(tuple);
+  return same ? get_namespace_name(pass.schema) : nullptr;
+}
+
+// Deletes one batch in a transaction of its own (worker_spi's bracket). The table is locked and
+// checked again in each batch, so that a DROP EXTENSION between two batches ends the pass quietly.
 BatchOutcome RunBatch(int batch_size, TimestampTz* resume_from) {
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "SPI_connect failed");
   PushActiveSnapshot(GetTransactionSnapshot());
 
-  Oid cache_type[1] = {OIDOID};
-  Datum cache_schema[1] = {ObjectIdGetDatum(pass.schema)};
-  int rc = SPI_execute_with_args(kCacheSql, 1, cache_type, cache_schema, nullptr, true, 1);
-  if (rc != SPI_OK_SELECT) elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(rc));
-  Oid table = InvalidOid;
-  Oid schema = InvalidOid;
-  Oid owner = InvalidOid;
-  Oid table_owner = InvalidOid;
-  if (SPI_processed == 1) {
-    bool isnull = false;
-    schema =
-        DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-    owner =
-        DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-    table_owner =
-        DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-    table = get_relname_relid("psycache", schema);
-  }
+  if (!pass.table_looked_up) LookUpTable();
   char* schema_name = nullptr;
-  if (OidIsValid(table)) {
-    // Locked first, then checked again: a DROP EXTENSION that got there first has committed, and
-    // the table is gone, rather than vanishing under the DELETE.
-    LockRelationOid(table, RowExclusiveLock);
-    if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(table))) {
-      schema_name = get_namespace_name(schema);
-    }
-  }
+  Oid table_owner = InvalidOid;
+  if (OidIsValid(pass.table)) schema_name = LockTable(&table_owner);
   if (schema_name == nullptr) {
     SPI_finish();
     PopActiveSnapshot();
@@ -150,31 +166,17 @@ BatchOutcome RunBatch(int batch_size, TimestampTz* resume_from) {
     return BatchOutcome::kNoExtension;
   }
 
-  Oid role = CleanupRole(owner, table_owner);
+  // The default role: the extension's owner for the extension's own cache, else the table's.
+  Oid role = CleanupRole(OidIsValid(pass.extension_owner) ? pass.extension_owner : table_owner,
+                         table_owner);
+  // Prepared again only when the schema was renamed since: its SQL names the table.
   char* table_name = psprintf("%s.psycache", quote_identifier(schema_name));
-  char* sql = CleanupBatchSql(table_name);
-  pgstat_report_activity(STATE_RUNNING, sql);
-
-  // As the cleanup role, and restricted the way maintenance commands are: no SET, no temporary
-  // objects. Every name in the statement is schema-qualified.
-  Oid saved_user = InvalidOid;
-  int saved_context = 0;
-  GetUserIdAndSecContext(&saved_user, &saved_context);
-  SetUserIdAndSecContext(
-      role, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-  Oid types[2] = {INT4OID, TIMESTAMPTZOID};
-  Datum values[2] = {Int32GetDatum(batch_size), TimestampTzGetDatum(*resume_from)};
-  rc = SPI_execute_with_args(sql, 2, types, values, nullptr, false, 0);
-  SetUserIdAndSecContext(saved_user, saved_context);
-  if (rc != SPI_OK_SELECT || SPI_processed != 1) {
-    elog(ERROR, "the cleanup batch failed: %s", SPI_result_code_string(rc));
+  if (pass.batch == nullptr || strcmp(pass.batch->table, table_name) != 0) {
+    FreeCleanupBatch(pass.batch);
+    pass.batch = nullptr;
+    pass.batch = PrepareCleanupBatch(table_name, role);
   }
-
-  bool isnull = false;
-  int64 deleted =
-      DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-  Datum highest = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-  if (!isnull) *resume_from = DatumGetTimestampTz(highest);
+  int64 deleted = RunCleanupBatch(pass.batch, role, batch_size, resume_from);
 
   SPI_finish();
   PopActiveSnapshot();
@@ -182,6 +184,15 @@ BatchOutcome RunBatch(int batch_size, TimestampTz* resume_from) {
   pgstat_report_activity(STATE_IDLE, nullptr);
   pass.deleted += deleted;
   return deleted < batch_size ? BatchOutcome::kDone : BatchOutcome::kMore;
+}
+
+// Forgets what the batches of one cache kept, before the next cache; also after an error.
+void EndCache() {
+  FreeCleanupBatch(pass.batch);
+  pass.batch = nullptr;
+  pass.table_looked_up = false;
+  pass.table = InvalidOid;
+  pass.extension_owner = InvalidOid;
 }
 
 // Between two batches: sleeps psycache.cleanup_batch_delay, so that a pass leaves most of a CPU to
@@ -294,6 +305,7 @@ void psycache_cleanup_worker_main(Datum argument) {
     PG_CATCH();
     { psycache::NoteFailure(); }
     PG_END_TRY();
+    psycache::EndCache();
   }
   pass.schema = InvalidOid;
   pass.schema_name = nullptr;
