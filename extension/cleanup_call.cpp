@@ -1,7 +1,6 @@
 #include "cleanup_call.hpp"
 
 #include "cleanup_batch.hpp"
-#include "cpu_slice.hpp"
 
 namespace psycache {
 namespace {
@@ -132,7 +131,6 @@ using psycache::CleanupCall;
 void psycache_cleanup_call_main(Datum argument) {
   pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();
-  psycache::RequestShortCpuSlice();
   dsm_segment* segment = dsm_attach(DatumGetUInt32(argument));
   if (segment == nullptr) proc_exit(0);  // the caller has given up already
   auto* call = static_cast<CleanupCall*>(dsm_segment_address(segment));

@@ -3,7 +3,6 @@
 
 #include "cleanup_batch.hpp"
 #include "cleanup_runs.hpp"
-#include "cpu_slice.hpp"
 #include "settings.hpp"
 #include "statements.hpp"
 
@@ -263,7 +262,6 @@ void psycache_cleanup_worker_main(Datum argument) {
   pqsignal(SIGTERM, die);
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   BackgroundWorkerUnblockSignals();
-  psycache::RequestShortCpuSlice();
   BackgroundWorkerInitializeConnectionByOid(pass.database, InvalidOid, 0);
   pgstat_report_appname("psycache cleanup");
   // Nothing resolves through it (every name is qualified); emptied as autovacuum does.
