@@ -5,7 +5,9 @@
 #
 # ROUNDS_CSV has one line per measurement: row,operation,concurrency,round,ops_per_s,p50_us,
 # p99_us. Writes to RESULTS_DIR:
-#   latest.csv      the medians over the rounds, with the ratio to pgbench raw SQL
+#   latest.csv      the medians over the rounds, with the ratio to pgbench raw SQL: the median
+#                   of the rounds' ratios, each row against the baseline of the same round (rows
+#                   of one round run seconds apart; rounds apart, the machine may differ)
 #   latest.md       the same as a markdown table, under the SETUP line
 #   throughput.png  ops/s per operation and concurrency, one bar per contender (gnuplot)
 set -euo pipefail
@@ -15,8 +17,9 @@ RESULTS="${2:?usage: report.sh ROUNDS_CSV RESULTS_DIR SETUP}"
 SETUP="${3:-}"
 BASELINE="pgbench raw SQL"
 
-# Medians per (row, operation, concurrency), in the order the rows first ran, with the ratio
-# of ops/s to the baseline's at the same operation and concurrency.
+# Medians per (row, operation, concurrency), in the order the rows first ran, with the median
+# over the rounds of the ratio of ops/s to the baseline's at the same operation, concurrency and
+# round.
 awk -F, -v baseline="$BASELINE" '
   function median(list,    v, n, i, j, t) {
     n = split(list, v, " ")
@@ -32,19 +35,21 @@ awk -F, -v baseline="$BASELINE" '
     key = $1 SUBSEP $2 SUBSEP $3
     if (!(key in ops)) { order[++count] = key; row[key] = $1; op[key] = $2; conc[key] = $3 }
     ops[key] = ops[key] " " $5; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $7
+    rounds[key] = rounds[key] " " $4; in_round[key SUBSEP $4] = $5
+    if ($1 == baseline) base_in_round[$2 SUBSEP $3 SUBSEP $4] = $5
   }
   END {
     print "row,operation,concurrency,ops_per_s,p50_us,p99_us,ratio_to_pgbench_raw_sql"
     for (i = 1; i <= count; i++) {
       k = order[i]
-      m_ops[k] = median(ops[k])
-      if (row[k] == baseline) base[op[k] SUBSEP conc[k]] = m_ops[k]
-    }
-    for (i = 1; i <= count; i++) {
-      k = order[i]
-      b = base[op[k] SUBSEP conc[k]]
-      ratio = b > 0 ? sprintf("%.2f", m_ops[k] / b) : ""
-      printf "%s,%s,%s,%.0f,%.1f,%.1f,%s\n", row[k], op[k], conc[k], m_ops[k],
+      ratios = ""
+      n = split(rounds[k], r, " ")
+      for (j = 1; j <= n; j++) {
+        b = base_in_round[op[k] SUBSEP conc[k] SUBSEP r[j]]
+        if (b > 0) ratios = ratios " " in_round[k SUBSEP r[j]] / b
+      }
+      ratio = ratios == "" ? "" : sprintf("%.2f", median(ratios))
+      printf "%s,%s,%s,%.0f,%.1f,%.1f,%s\n", row[k], op[k], conc[k], median(ops[k]),
         median(p50[k]), median(p99[k]), ratio
     }
   }' "$ROUNDS_CSV" >"$RESULTS/latest.csv"
