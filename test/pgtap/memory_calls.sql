@@ -4,14 +4,19 @@
 -- runtime's).
 --
 -- psql variable calls: how many calls per function (default 20,000, to keep `./run test` short;
--- `./run bench memory` runs 1,000,000). A new function gets one row in the list below. psql
--- variable only, when set, is a regular expression: the rows whose name it does not match are
--- left out.
+-- `./run bench memory` runs 1,000,000). psycache_cleanup() starts a background worker per call
+-- (tens of milliseconds each on a slow machine), so it gets at most cleanup_calls (default 2,000)
+-- after 100 to warm up. A new function gets one row in the list below. psql variable only, when
+-- set, is a regular expression: the rows whose name it does not match are left out.
 --
 -- Not in one transaction, since the calls commit: the schema is dropped at the end.
 \if :{?calls}
 \else
 \set calls 20000
+\endif
+\if :{?cleanup_calls}
+\else
+\set cleanup_calls 2000
 \endif
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SET client_min_messages = warning;
@@ -23,7 +28,8 @@ SET search_path = psycache_tap_memory, public;
 
 -- The functions measured, in order: a name, then one call as PL/pgSQL runs it, with the loop
 -- counter i (the keys cycle through 1,000, so the table stays small).
-CREATE TEMP TABLE memory_calls (ord int PRIMARY KEY, name text NOT NULL, call text NOT NULL);
+CREATE TEMP TABLE memory_calls (ord int PRIMARY KEY, name text NOT NULL, call text NOT NULL,
+                                warmup int NOT NULL DEFAULT 1000, calls int NOT NULL DEFAULT :calls);
 INSERT INTO memory_calls VALUES
   (1, 'psycache_put', $$PERFORM psycache_put('k' || i % 1000, '{"a": [1, 2, 3]}', interval '1 hour')$$),
   (2, 'psycache_get, hit', $$PERFORM * FROM psycache_get('k' || i % 1000)$$),
@@ -35,6 +41,9 @@ INSERT INTO memory_calls VALUES
   (7, 'psycache_cleanup', $$PERFORM psycache_cleanup()$$),
   (8, 'psycache_stats', $$PERFORM * FROM psycache_stats()$$),
   (9, 'psycache_flush', $$PERFORM psycache_flush()$$);
+
+UPDATE memory_calls SET warmup = 100, calls = least(calls, :cleanup_calls)
+WHERE name = 'psycache_cleanup';
 
 \if :{?only}
 DELETE FROM memory_calls WHERE name !~ :'only';
@@ -57,16 +66,16 @@ FROM memory_calls ORDER BY ord \gexec
 CREATE TEMP TABLE memory (ord int PRIMARY KEY, context_before bigint, rss_before bigint,
                           context_after bigint, rss_after bigint);
 -- (\gexec runs each column as a statement of its own: a CALL that commits must be alone.)
-SELECT format('CALL memory_call_%s(1000)', ord),
+SELECT format('CALL memory_call_%s(%s)', ord, warmup),
        format('INSERT INTO memory (ord, context_before, rss_before)
                VALUES (%s, pg_temp.context_bytes(), pg_temp.rss_anon_bytes())', ord),
-       format('CALL memory_call_%s(%s)', ord, :calls),
+       format('CALL memory_call_%s(%s)', ord, calls),
        format('UPDATE memory SET context_after = pg_temp.context_bytes(),
                                  rss_after = pg_temp.rss_anon_bytes() WHERE ord = %s', ord)
 FROM memory_calls ORDER BY ord \gexec
 
 SELECT diag(format('%s over %s calls: memory contexts %s -> %s bytes, private resident memory '
-                   '%s -> %s bytes', c.name, :calls, m.context_before, m.context_after,
+                   '%s -> %s bytes', c.name, c.calls, m.context_before, m.context_after,
                    m.rss_before, m.rss_after))
 FROM memory_calls AS c JOIN memory AS m USING (ord) ORDER BY ord;
 SELECT cmp_ok(m.context_after - m.context_before, '<', 1024 * 1024::bigint,
