@@ -177,11 +177,7 @@ TEST_CASE("When every connection is full, operations wait in order, up to acquir
                                      {.max_size = 1, .max_pipeline = 1, .acquire_timeout = 300ms}};
   psycache::AsyncPostgresCache cache{pool};
   // A session holds the row lock, so a put of "locked" waits on the server.
-  const auto holder = psycache::test::connect();
-  pqxx::nontransaction locker{*holder};
-  locker.exec("SELECT public.psycache_put('locked', '1', '1 minute')");
-  locker.exec("BEGIN");
-  locker.exec("SELECT 1 FROM public.psycache WHERE key = 'locked' FOR UPDATE");
+  psycache::test::LockedEntry locked;
 
   std::optional<std::exception_ptr> blocked, waiting;
   cache.async_put_raw("locked", json{2}, 60, [&](std::exception_ptr e) { blocked = e; });
@@ -193,7 +189,7 @@ TEST_CASE("When every connection is full, operations wait in order, up to acquir
       Contains("get of key \"other\" failed: no connection became free within 300 ms"));
   CHECK_THROWS_AS(std::rethrow_exception(*waiting), psycache::TimeoutError);
   CHECK_FALSE(blocked);
-  locker.exec("ROLLBACK");
+  locked.release();
   while (!blocked) io.run_one_for(100ms);
   CHECK_FALSE(*blocked);
 }
@@ -204,11 +200,7 @@ TEST_CASE("A query held up on the server ends by timeout or cancellation, the po
   psycache::AsyncConnectionPool pool{
       io.get_executor(), psycache::test::dsn(), {.max_size = 2, .operation_timeout = 500ms}};
   psycache::AsyncPostgresCache cache{pool};
-  const auto holder = psycache::test::connect();
-  pqxx::nontransaction locker{*holder};
-  locker.exec("SELECT public.psycache_put('locked', '1', '1 minute')");
-  locker.exec("BEGIN");
-  locker.exec("SELECT 1 FROM public.psycache WHERE key = 'locked' FOR UPDATE");
+  psycache::test::LockedEntry locked;
 
   SECTION("by the operation timeout") {
     std::exception_ptr outcome;
@@ -257,7 +249,7 @@ TEST_CASE("A query held up on the server ends by timeout or cancellation, the po
     io.run_one_for(50ms);
   }
   CHECK(backends_running("psycache_put") == 0);
-  locker.exec("ROLLBACK");
+  locked.release();
   // The next operations work, on every connection of the pool.
   std::vector<std::optional<json>> values;
   run(io, [&]() -> asio::awaitable<void> {
@@ -848,11 +840,7 @@ TEST_CASE("A 1.1 operation held up on the server ends by timeout or cancellation
   psycache::AsyncConnectionPool pool{
       io.get_executor(), psycache::test::dsn(), {.max_size = 2, .operation_timeout = 500ms}};
   psycache::AsyncPostgresCache cache{pool};
-  const auto holder = psycache::test::connect();
-  pqxx::nontransaction locker{*holder};
-  locker.exec("SELECT public.psycache_put('locked', '1', '1 minute')");
-  locker.exec("BEGIN");
-  locker.exec("SELECT 1 FROM public.psycache WHERE key = 'locked' FOR UPDATE");
+  psycache::test::LockedEntry locked;
 
   SECTION("incr by the operation timeout") {
     std::exception_ptr outcome;
@@ -900,7 +888,7 @@ TEST_CASE("A 1.1 operation held up on the server ends by timeout or cancellation
     io.run_one_for(50ms);
   }
   CHECK(backends_running("psycache_") == 0);
-  locker.exec("ROLLBACK");
+  locked.release();
   // The next operations work, on every connection of the pool.
   std::vector<std::optional<json>> values;
   std::int64_t counter = 0;

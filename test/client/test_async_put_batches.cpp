@@ -185,11 +185,7 @@ TEST_CASE("A cancelled put that waits is never sent; the puts around it still go
   psycache::AsyncConnectionPool pool{io.get_executor(), psycache::test::dsn(), {.max_size = 1}};
   psycache::AsyncPostgresCache cache{pool};
   // A session holds the row lock: the connection's first put waits on the server.
-  const auto holder = psycache::test::connect();
-  pqxx::nontransaction locker{*holder};
-  locker.exec("SELECT public.psycache_put('locked', '1', '1 minute')");
-  locker.exec("BEGIN");
-  locker.exec("SELECT 1 FROM public.psycache WHERE key = 'locked' FOR UPDATE");
+  psycache::test::LockedEntry locked;
 
   std::optional<std::exception_ptr> blocked, a, b, c;
   cache.async_put_raw("locked", json{2}, 60, [&](std::exception_ptr e) { blocked = e; });
@@ -206,7 +202,7 @@ TEST_CASE("A cancelled put that waits is never sent; the puts around it still go
   REQUIRE(*b);
   CHECK_THROWS_AS(std::rethrow_exception(*b), psycache::OperationCancelled);
   CHECK_FALSE(a);
-  locker.exec("ROLLBACK");
+  locked.release();
   run_until(io, [&] { return blocked && a && c; });
   CHECK_FALSE(*blocked);
   CHECK_FALSE(*a);
@@ -220,11 +216,7 @@ TEST_CASE("A put cancelled inside a batch on its way completes at once; the othe
   asio::io_context io{1};
   psycache::AsyncConnectionPool pool{io.get_executor(), psycache::test::dsn(), {.max_size = 1}};
   psycache::AsyncPostgresCache cache{pool};
-  const auto holder = psycache::test::connect();
-  pqxx::nontransaction locker{*holder};
-  locker.exec("SELECT public.psycache_put('locked', '1', '1 minute')");
-  locker.exec("BEGIN");
-  locker.exec("SELECT 1 FROM public.psycache WHERE key = 'locked' FOR UPDATE");
+  psycache::test::LockedEntry locked;
 
   // Queued together: one batch, held up on the server by the lock.
   std::optional<std::exception_ptr> first, x, y;
@@ -241,7 +233,7 @@ TEST_CASE("A put cancelled inside a batch on its way completes at once; the othe
   REQUIRE(*x);
   CHECK_THROWS_AS(std::rethrow_exception(*x), psycache::OperationCancelled);
   CHECK_FALSE(y);  // the batch goes on for the others
-  locker.exec("ROLLBACK");
+  locked.release();
   run_until(io, [&] { return first && y; });
   CHECK_FALSE(*first);
   CHECK_FALSE(*y);

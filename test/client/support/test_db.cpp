@@ -103,4 +103,13 @@ void pg_ctl(const std::string& action) {
 
 void restart_server() { pg_ctl("restart -m fast -w"); }
 
+LockedEntry::LockedEntry()
+    : connection_(connect()), session_(std::make_unique<pqxx::nontransaction>(*connection_)) {
+  session_->exec("SELECT public.psycache_put('locked', '1', '1 minute')");
+  session_->exec("BEGIN");
+  session_->exec("SELECT 1 FROM public.psycache WHERE key = 'locked' FOR UPDATE");
+}
+
+void LockedEntry::release() { session_->exec("ROLLBACK"); }
+
 }  // namespace psycache::test

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include <pqxx/connection>
+#include <pqxx/nontransaction>
 
 namespace psycache::test {
 
@@ -43,5 +44,17 @@ void pg_ctl(const std::string& action);
 
 // Restarts the server: pg_ctl("restart -m fast -w").
 void restart_server();
+
+// The entry "locked" of public.psycache, stored, then held FOR UPDATE by a session of its own
+// until release() (or the end of the object): meanwhile a put of that key waits on the server.
+class LockedEntry {
+ public:
+  LockedEntry();
+  void release();
+
+ private:
+  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<pqxx::nontransaction> session_;
+};
 
 }  // namespace psycache::test
