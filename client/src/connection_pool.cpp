@@ -28,10 +28,13 @@ class ConnectionPoolState {
     std::unique_lock lock{mutex_};
     for (;;) {
       if (!idle_.empty()) {
-        std::unique_ptr<pqxx::connection> connection = std::move(idle_.back());
+        IdleConnection idle = std::move(idle_.back());
         idle_.pop_back();
         lock.unlock();
-        close_if_server_gone(*connection);
+        std::unique_ptr<pqxx::connection> connection = std::move(idle.connection);
+        if (Clock::now() - idle.since >= options_.idle_check_after) {
+          close_if_server_gone(*connection);
+        }
         if (connection->is_open()) return connection;
         // Dead while idle (e.g. the server restarted): replace it in its slot.
         connection.reset();
@@ -55,9 +58,10 @@ class ConnectionPoolState {
   }
 
   void release(std::unique_ptr<pqxx::connection> connection, bool broken) noexcept {
+    const auto now = std::chrono::steady_clock::now();
     std::unique_lock lock{mutex_};
     if (!broken && !closed_ && connection->is_open()) {
-      idle_.push_back(std::move(connection));
+      idle_.push_back({std::move(connection), now});
     } else {
       --open_;
     }
@@ -67,7 +71,7 @@ class ConnectionPoolState {
   }
 
   void close() noexcept {
-    std::vector<std::unique_ptr<pqxx::connection>> idle;
+    std::vector<IdleConnection> idle;
     {
       const std::lock_guard lock{mutex_};
       closed_ = true;
@@ -105,11 +109,17 @@ class ConnectionPoolState {
     }
   }
 
+  // A connection given back to the pool, and when.
+  struct IdleConnection {
+    std::unique_ptr<pqxx::connection> connection;
+    std::chrono::steady_clock::time_point since;
+  };
+
   const std::string conninfo_;
   const PoolOptions options_;
   mutable std::mutex mutex_;
   std::condition_variable freed_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
+  std::vector<IdleConnection> idle_;
   std::size_t open_ = 0;
   bool closed_ = false;
 };
@@ -132,6 +142,10 @@ PoolOptions checked(PoolOptions options) {
   };
   check_timeout("statement_timeout", options.statement_timeout);
   check_timeout("lock_timeout", options.lock_timeout);
+  if (options.idle_check_after.count() < 0) {
+    throw InvalidArgument("invalid pool options: idle_check_after must not be negative, not " +
+                          std::to_string(options.idle_check_after.count()) + " ms");
+  }
   return options;
 }
 

@@ -163,10 +163,28 @@ TEST_CASE("A connection the server closed while idle is replaced on the next lea
   const int pid = pool.connect()->backendpid();
   CHECK(*psycache::test::query_value("SELECT pg_terminate_backend(" + std::to_string(pid) + ")") ==
         "t");
-  // Give the server a moment to close the socket.
+  // Give the server a moment to close the socket; the connection is then idle for longer than
+  // idle_check_after (100 ms), so connect() checks it and replaces it.
   std::this_thread::sleep_for(200ms);
   CHECK(cache.get_raw("k") == json{{"v", 1}});
   CHECK(pool.size() == 1);
+}
+
+TEST_CASE("A connection given back within idle_check_after goes out unchecked") {
+  psycache::test::reset_extension();
+  psycache::ConnectionPool pool{psycache::test::dsn(), {.max_size = 1, .idle_check_after = 1h}};
+  psycache::PostgresCache cache{pool};
+  cache.put_raw("k", json{{"v", 1}}, 60);
+  const int pid = pool.connect()->backendpid();
+  CHECK(*psycache::test::query_value("SELECT pg_terminate_backend(" + std::to_string(pid) + ")") ==
+        "t");
+  std::this_thread::sleep_for(200ms);
+  // Not checked, so the first operation finds the connection closed and fails alone...
+  CHECK_THROWS_AS(cache.get_raw("k"), psycache::ConnectionError);
+  // ...and the next one runs on a new connection.
+  CHECK(cache.get_raw("k") == json{{"v", 1}});
+  CHECK(pool.size() == 1);
+  CHECK(pool.connect()->backendpid() != pid);
 }
 
 TEST_CASE("connect() waits for a free connection, up to acquire_timeout") {

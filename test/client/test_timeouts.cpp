@@ -71,6 +71,8 @@ TEST_CASE("Timeouts out of range are refused when the pool is made") {
                     Contains("statement_timeout must be between 0 and 2147483647 ms"));
   CHECK_THROWS_WITH((psycache::ConnectionPool{"", {.lock_timeout = 2147483648ms}}),
                     Contains("lock_timeout"));
+  CHECK_THROWS_WITH((psycache::ConnectionPool{"", {.idle_check_after = -1ms}}),
+                    Contains("idle_check_after must not be negative"));
   psycache::ConnectionPool pool{"host=127.0.0.1"};
   CHECK_THROWS_WITH((psycache::PostgresCache{pool, {.operation_timeout = -5ms}}),
                     Contains("operation_timeout must not be negative"));

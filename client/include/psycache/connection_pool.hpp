@@ -58,6 +58,14 @@ struct PoolOptions {
   // At most 2147483647 ms.
   std::chrono::milliseconds statement_timeout{0};
   std::chrono::milliseconds lock_timeout{0};
+
+  // connect() checks a connection that has been idle at least this long before it hands it out
+  // (a poll(2) with a zero timeout, no round trip), so that one whose server end closed
+  // meanwhile (a restart, pg_terminate_backend) is replaced instead of failing the next
+  // operation. A connection given back more recently goes out unchecked: under load that saves a
+  // system call per operation, and a backend ended within the window fails one operation with
+  // ConnectionError, after which the connection is replaced. 0 checks every time.
+  std::chrono::milliseconds idle_check_after{100};
 };
 
 namespace detail {
