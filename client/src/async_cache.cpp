@@ -6,6 +6,7 @@
 
 #include <psycache/async_cache.hpp>
 
+#include "async_get_batch.hpp"
 #include "async_put_batch.hpp"
 #include "cache_1_1.hpp"
 #include "cache_common.hpp"
@@ -24,6 +25,7 @@ class AsyncCacheCore {
       : pool_(std::move(pool)),
         executor_(pool_->get_executor()),
         options_(std::move(options)),
+        get_batcher_(get_many_),
         put_batcher_(put_many_) {
     validate_schema(options_.schema);
     for (const auto& instrumentation : options_.instrumentations) {
@@ -67,6 +69,8 @@ class AsyncCacheCore {
   const AsyncStatement& touch() const noexcept { return touch_; }
   const AsyncStatement& ttl() const noexcept { return ttl_; }
   const AsyncStatement& incr() const noexcept { return incr_; }
+  // Sends gets queued together as one psycache_get_many call.
+  const GetBatcher& get_batcher() const noexcept { return get_batcher_; }
   // Sends puts queued together as one psycache_put_many call.
   const PutBatcher& put_batcher() const noexcept { return put_batcher_; }
 
@@ -110,6 +114,7 @@ class AsyncCacheCore {
   CacheOptions options_;
   AsyncStatement get_, put_, remove_, cleanup_, flush_, stats_;
   AsyncStatement get_many_, put_many_, remove_many_, add_, touch_, ttl_, incr_;
+  GetBatcher get_batcher_;
   PutBatcher put_batcher_;
 };
 
@@ -513,6 +518,7 @@ void AsyncPostgresCache::start_get(
     query->fail_now();
     return;
   }
+  query->batcher = &core->get_batcher();
   core->submit(core, query, query->cancellation_slot(), &core->get(), 1,
                detail::AsyncCacheCore::Access::kReadsOnly);
 }

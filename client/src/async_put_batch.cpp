@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <iterator>
 #include <libpq-fe.h>
-#include <new>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -11,28 +10,10 @@
 #include <psycache/errors.hpp>
 
 #include "cache_1_1.hpp"
+#include "result_row.hpp"
 
 namespace psycache::detail {
 namespace {
-
-// The answer a put gets from the server when it runs alone: one row, its value's size.
-PgResult size_row(std::int64_t size) {
-  PgResult row{PQmakeEmptyPGresult(nullptr, PGRES_TUPLES_OK)};
-  char name[] = "psycache_put";
-  PGresAttDesc column{.name = name,
-                      .tableid = 0,
-                      .columnid = 0,
-                      .format = 0,
-                      .typid = 23,  // int4
-                      .typlen = 4,
-                      .atttypmod = -1};
-  std::string text = std::to_string(size);
-  if (!row || PQsetResultAttrs(row.get(), 1, &column) == 0 ||
-      PQsetvalue(row.get(), 0, 0, text.data(), static_cast<int>(text.size())) == 0) {
-    throw std::bad_alloc();
-  }
-  return row;
-}
 
 class PutBatch final : public AsyncBatch {
  public:
@@ -61,7 +42,9 @@ class PutBatch final : public AsyncBatch {
       std::exception_ptr failure = error;
       if (!failure) {
         try {
-          row = size_row(sizes[i]);
+          // The answer the put gets from the server when it runs alone: its value's size.
+          const std::string size = std::to_string(sizes[i]);
+          row = one_row_result({{.name = "psycache_put", .type = 23 /* int4 */, .text = size}});
         } catch (...) {
           failure = std::current_exception();
         }
