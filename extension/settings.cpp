@@ -3,8 +3,8 @@
 namespace psycache {
 
 int cleanup_interval = 60;
-int cleanup_batch_size = 1000;
-int cleanup_batch_delay = 10;
+int cleanup_batch_size = 50;
+int cleanup_batch_delay = 1;
 char* cleanup_databases = nullptr;
 char* cleanup_role = nullptr;
 
@@ -40,15 +40,15 @@ void DefineSettings() {
       "0 turns the worker off. Takes effect on reload; the worker runs only when psycache is in "
       "shared_preload_libraries.",
       &cleanup_interval, 60, 0, INT_MAX / 1000, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("psycache.cleanup_batch_size",
-                          "Expired entries the psycache worker deletes per transaction.",
-                          "Smaller batches hold row locks for less time.", &cleanup_batch_size,
-                          1000, 1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "psycache.cleanup_batch_size", "Expired entries the psycache worker deletes per transaction.",
+      "Smaller batches hold row locks, and the CPU, for less time at once.", &cleanup_batch_size,
+      50, 1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "psycache.cleanup_batch_delay", "Milliseconds the psycache worker sleeps after each batch.",
       "Paces a pass, like vacuum_cost_delay, so that it never takes a whole CPU from the "
       "queries that run meanwhile. 0 runs the batches back to back.",
-      &cleanup_batch_delay, 10, 0, 10000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+      &cleanup_batch_delay, 1, 0, 10000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   DefineCustomStringVariable(
       "psycache.cleanup_databases", "Databases whose psycache table the worker cleans up.",
       "A comma-separated list of database names; a database without the extension is skipped.",
