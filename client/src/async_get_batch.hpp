@@ -2,11 +2,10 @@
 // out as one call of psycache_get_many, and each caller still gets its own answer.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
-#include <psycache/async_pool.hpp>
+#include "async_split_batch.hpp"
 
 namespace psycache::detail {
 
@@ -16,7 +15,7 @@ namespace psycache::detail {
 // many statements cost it. Each get completes exactly as if it had run alone. Batching stops for
 // good once the server turns out to lack psycache_get_many (extension 1.0); the gets of that batch
 // run again alone.
-class GetBatcher final : public AsyncBatcher {
+class GetBatcher final : public FunctionBatcher {
  public:
   // get_many: the cache's psycache_get_many statement; it must outlive the batcher.
   explicit GetBatcher(const AsyncStatement& get_many) : get_many_(get_many) {}
@@ -24,12 +23,8 @@ class GetBatcher final : public AsyncBatcher {
   [[nodiscard]] std::shared_ptr<AsyncBatch> combine(
       const std::vector<std::shared_ptr<AsyncQuery>>& queued) const override;
 
-  // No more batches: the server has no psycache_get_many.
-  void stop() const noexcept { available_.store(false, std::memory_order_relaxed); }
-
  private:
   const AsyncStatement& get_many_;
-  mutable std::atomic<bool> available_{true};
 };
 
 }  // namespace psycache::detail

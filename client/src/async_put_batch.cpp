@@ -15,69 +15,40 @@
 namespace psycache::detail {
 namespace {
 
-class PutBatch final : public AsyncBatch {
+class PutBatch final : public SplitBatch {
  public:
-  explicit PutBatch(const PutBatcher& owner) : owner_(owner) {}
-
-  void complete(PgResult result, std::exception_ptr error) override {
-    if (!error && PQresultStatus(result.get()) == PGRES_FATAL_ERROR) {
-      // The pool runs each put again alone (see AsyncBatch).
-      const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
-      if (state != nullptr && std::string_view{state} == "42883") owner_.stop();
-      return;
-    }
-    std::vector<std::int64_t> sizes;
-    if (!error) {
-      try {
-        sizes = sizes_of(result.get());
-      } catch (...) {
-        error = std::current_exception();
-      }
-    }
-    for (std::size_t i = 0; i < queries.size(); ++i) {
-      AsyncQuery& put = *queries[i];
-      if (put.completed) continue;  // cancelled while the batch ran
-      put.completed = true;
-      PgResult row;
-      std::exception_ptr failure = error;
-      if (!failure) {
-        try {
-          // The answer the put gets from the server when it runs alone: its value's size.
-          const std::string size = std::to_string(sizes[i]);
-          row = one_row_result({{.name = "psycache_put", .type = 23 /* int4 */, .text = size}});
-        } catch (...) {
-          failure = std::current_exception();
-        }
-      }
-      put.complete(std::move(row), std::move(failure));
-    }
-  }
+  using SplitBatch::SplitBatch;
 
  private:
   // psycache_put_many's answer: a size per key, in their order.
-  std::vector<std::int64_t> sizes_of(const PGresult* result) const {
+  void read(const PGresult* result) override {
     const ExecStatusType status = PQresultStatus(result);
     if (status != PGRES_TUPLES_OK || PQntuples(result) != 1) {
       throw Error(std::string{"unexpected answer from the server: "} + PQresStatus(status));
     }
-    std::vector<std::int64_t> sizes = parse_integer_array(
+    sizes_ = parse_integer_array(
         {PQgetvalue(result, 0, 0), static_cast<std::size_t>(PQgetlength(result, 0, 0))},
         "put_many");
-    if (sizes.size() != queries.size()) {
-      throw ServerError("put_many failed: the server returned " + std::to_string(sizes.size()) +
+    if (sizes_.size() != queries.size()) {
+      throw ServerError("put_many failed: the server returned " + std::to_string(sizes_.size()) +
                         " sizes for " + std::to_string(queries.size()) + " keys");
     }
-    return sizes;
   }
 
-  const PutBatcher& owner_;
+  // What the put's own statement answers: its value's stored size.
+  PgResult answer(const PGresult* /*result*/, std::size_t i) const override {
+    const std::string size = std::to_string(sizes_[i]);
+    return one_row_result({{.name = "psycache_put", .type = 23 /* int4 */, .text = size}});
+  }
+
+  std::vector<std::int64_t> sizes_;
 };
 
 }  // namespace
 
 std::shared_ptr<AsyncBatch> PutBatcher::combine(
     const std::vector<std::shared_ptr<AsyncQuery>>& queued) const {
-  if (!available_.load(std::memory_order_relaxed)) return nullptr;
+  if (!available()) return nullptr;
   const std::string& ttl = queued.front()->params[2];
   std::unordered_set<std::string_view> keys;
   std::vector<std::string> key_texts;

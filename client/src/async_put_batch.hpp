@@ -2,11 +2,10 @@
 // out as one call of psycache_put_many, and each caller still gets its own answer.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <vector>
 
-#include <psycache/async_pool.hpp>
+#include "async_split_batch.hpp"
 
 namespace psycache::detail {
 
@@ -16,7 +15,7 @@ namespace psycache::detail {
 // Each put then completes exactly as if it had run alone, with the size stored for its value.
 // Batching stops for good once the server turns out to lack psycache_put_many (extension 1.0);
 // the puts of that batch run again alone.
-class PutBatcher final : public AsyncBatcher {
+class PutBatcher final : public FunctionBatcher {
  public:
   // Values beyond this many bytes in all go into a batch no further: a large value gains little
   // from sharing a round trip.
@@ -28,12 +27,8 @@ class PutBatcher final : public AsyncBatcher {
   [[nodiscard]] std::shared_ptr<AsyncBatch> combine(
       const std::vector<std::shared_ptr<AsyncQuery>>& queued) const override;
 
-  // No more batches: the server has no psycache_put_many.
-  void stop() const noexcept { available_.store(false, std::memory_order_relaxed); }
-
  private:
   const AsyncStatement& put_many_;
-  mutable std::atomic<bool> available_{true};
 };
 
 }  // namespace psycache::detail

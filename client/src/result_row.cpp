@@ -11,7 +11,8 @@ PgResult one_row_result(std::initializer_list<ResultColumn> columns) {
   std::vector<PGresAttDesc> descriptions;
   descriptions.reserve(columns.size());
   for (const ResultColumn& column : columns) {
-    descriptions.push_back({.name = const_cast<char*>(column.name),  // libpq copies it
+    // libpq's C interface takes char* for what it only copies.
+    descriptions.push_back({.name = const_cast<char*>(column.name),  // NOLINT(*-const-cast)
                             .tableid = 0,
                             .columnid = 0,
                             .format = 0,
@@ -25,12 +26,13 @@ PgResult one_row_result(std::initializer_list<ResultColumn> columns) {
   }
   int field = 0;
   for (const ResultColumn& column : columns) {
-    // libpq stores NULL for a null pointer, so an empty text needs one that is not; it copies
-    // the text.
+    // libpq stores NULL for a null pointer, so an empty text needs one that is not.
     char empty[] = "";
-    char* text = column.text
-                     ? (column.text->empty() ? empty : const_cast<char*>(column.text->data()))
-                     : nullptr;
+    char* text = nullptr;
+    if (column.text) {
+      // NOLINTNEXTLINE(*-const-cast): libpq copies the text
+      text = column.text->empty() ? empty : const_cast<char*>(column.text->data());
+    }
     const int length = column.text ? static_cast<int>(column.text->size()) : -1;
     if (PQsetvalue(row.get(), 0, field, text, length) == 0) throw std::bad_alloc();
     ++field;

@@ -13,8 +13,8 @@ namespace psycache::detail {
 
 // One column of that row: its name, type and text (nullopt: NULL).
 struct ResultColumn {
-  const char* name;
-  Oid type;
+  const char* name = nullptr;
+  Oid type = InvalidOid;
   std::optional<std::string_view> text;
 };
 
