@@ -112,7 +112,8 @@ function(psycache_add_readme_examples readme prefix)
     endif()
     add_executable(${name} "${source}")
     target_link_libraries(${name} PRIVATE ${ARGN})
-    target_compile_options(${name} PRIVATE ${PSYCACHE_WARNING_FLAGS})
+    # Not optimized, as the suites: what they run is the library's code.
+    target_compile_options(${name} PRIVATE ${PSYCACHE_WARNING_FLAGS} -O0)
     if(NOT info MATCHES "^cpp +compile-only( |$)")
       add_test(NAME ${name}
         COMMAND sh -c "PSYCACHE_DSN=\"\${PSYCACHE_TEST_DSN:?PSYCACHE_TEST_DSN must be set}\" exec \"$0\""
