@@ -1,13 +1,10 @@
 // Automatic batching of async gets: gets queued together on a connection go out as one
 // psycache_get_many call, and each caller still gets its own value or miss, and its own span.
-#include <chrono>
 #include <exception>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -15,11 +12,13 @@
 
 #include <psycache/async.hpp>
 
+#include "support/run_until.hpp"
 #include "support/test_db.hpp"
 
-using namespace std::chrono_literals;
 using nlohmann::json;
+using psycache::test::counting_dsn;
 using psycache::test::query_value;
+using psycache::test::run_until;
 
 namespace {
 
@@ -28,15 +27,15 @@ class GetOutcomes final : public psycache::CacheInstrumentation {
  public:
   std::map<std::string, std::vector<long long>> outcomes;
 
-  std::unique_ptr<psycache::CacheSpan> start_cache_get_span(std::string_view key,
-                                                            std::string_view) override {
+  std::unique_ptr<psycache::CacheSpan> start_cache_get_span(
+      std::string_view key, std::string_view /*span_name*/) override {
     return std::make_unique<Span>(outcomes[std::string{key}]);
   }
-  std::unique_ptr<psycache::CacheSpan> start_cache_put_span(std::string_view,
-                                                            std::string_view) override {
+  std::unique_ptr<psycache::CacheSpan> start_cache_put_span(
+      std::string_view /*key*/, std::string_view /*span_name*/) override {
     return std::make_unique<psycache::CacheSpan>();
   }
-  std::unique_ptr<psycache::CacheSpan> start_cache_remove_span(std::string_view) override {
+  std::unique_ptr<psycache::CacheSpan> start_cache_remove_span(std::string_view /*key*/) override {
     return std::make_unique<psycache::CacheSpan>();
   }
   std::unique_ptr<psycache::CacheSpan> start_cache_flush_span() override {
@@ -56,30 +55,6 @@ class GetOutcomes final : public psycache::CacheInstrumentation {
     std::vector<long long>& into_;
   };
 };
-
-// The test DSN with the server counting every function call (pg_stat_user_functions).
-std::string counting_dsn() { return psycache::test::dsn() + " options='-c track_functions=all'"; }
-
-// How often public.name ran to completion, once the backends that called it have reported.
-long long calls_of(const std::string& name, long long at_least) {
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  long long calls = 0;
-  do {
-    calls = std::stoll(
-        *query_value("SELECT coalesce(sum(calls), 0) FROM pg_catalog.pg_stat_user_functions "
-                     "WHERE schemaname = 'public' AND funcname = '" +
-                     name + "'"));
-    if (calls >= at_least) break;
-    std::this_thread::sleep_for(100ms);
-  } while (std::chrono::steady_clock::now() < deadline);
-  return calls;
-}
-
-void run_until(asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(50ms);
-  REQUIRE(done());
-}
 
 // The value stored under key i: of a different size for each, so a value or size given to the
 // wrong caller shows.
@@ -106,7 +81,7 @@ TEST_CASE("Many concurrent gets go out batched; each caller gets its own value o
     int done = 0;
     for (int n = 0; n < kGets; ++n) {
       cache.async_get_raw("k" + std::to_string(n % 240),
-                          [&, n](std::exception_ptr e, std::optional<json> value) {
+                          [&, n](const std::exception_ptr& e, std::optional<json> value) {
                             CHECK_FALSE(e);
                             values[n] = std::move(value);
                             ++done;
@@ -137,10 +112,10 @@ TEST_CASE("Many concurrent gets go out batched; each caller gets its own value o
     CHECK(recorded[1] == expected);
   }
   // Batched: far fewer calls than gets, and no get ran alone.
-  const long long batches = calls_of("psycache_get_many", 1);
+  const long long batches = psycache::test::function_calls("psycache_get_many", 1);
   CHECK(batches >= 1);
   CHECK(batches < kGets / 4);
-  CHECK(calls_of("psycache_get", 0) == 0);
+  CHECK(psycache::test::function_calls("psycache_get", 0) == 0);
 }
 
 TEST_CASE("With extension 1.0 (no psycache_get_many) gets run alone and batching stops") {
@@ -157,7 +132,7 @@ TEST_CASE("With extension 1.0 (no psycache_get_many) gets run alone and batching
     int done = 0;
     for (int i = 0; i < 9; ++i) {
       cache.async_get_raw("k" + std::to_string(i),
-                          [&, i](std::exception_ptr e, std::optional<json> value) {
+                          [&, i](const std::exception_ptr& e, const std::optional<json>& value) {
                             CHECK_FALSE(e);
                             CHECK(value == (i < 8 ? std::optional<json>{i} : std::nullopt));
                             ++done;

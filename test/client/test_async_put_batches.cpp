@@ -4,13 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -21,12 +19,15 @@
 
 #include <psycache/async.hpp>
 
+#include "support/run_until.hpp"
 #include "support/test_db.hpp"
 
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 using nlohmann::json;
+using psycache::test::counting_dsn;
 using psycache::test::query_value;
+using psycache::test::run_until;
 
 namespace {
 
@@ -61,30 +62,6 @@ class PutSizes final : public psycache::CacheInstrumentation {
   };
 };
 
-// The test DSN with the server counting every function call (pg_stat_user_functions).
-std::string counting_dsn() { return psycache::test::dsn() + " options='-c track_functions=all'"; }
-
-// How often public.name ran to completion, once the backends that called it have reported.
-long long calls_of(const std::string& name, long long at_least) {
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  long long calls = 0;
-  do {
-    calls = std::stoll(
-        *query_value("SELECT coalesce(sum(calls), 0) FROM pg_catalog.pg_stat_user_functions "
-                     "WHERE schemaname = 'public' AND funcname = '" +
-                     name + "'"));
-    if (calls >= at_least) break;
-    std::this_thread::sleep_for(100ms);
-  } while (std::chrono::steady_clock::now() < deadline);
-  return calls;
-}
-
-void run_until(asio::io_context& io, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(50ms);
-  REQUIRE(done());
-}
-
 }  // namespace
 
 TEST_CASE("Many concurrent puts go out batched; every value is stored, every size its own") {
@@ -118,10 +95,10 @@ TEST_CASE("Many concurrent puts go out batched; every value is stored, every siz
                        "'"));
   }
   // Batched: far fewer calls than puts, and no put ran alone.
-  const long long batches = calls_of("psycache_put_many", 1);
+  const long long batches = psycache::test::function_calls("psycache_put_many", 1);
   CHECK(batches >= 1);
   CHECK(batches < kPuts / 4);
-  CHECK(calls_of("psycache_put", 0) == 0);
+  CHECK(psycache::test::function_calls("psycache_put", 0) == 0);
 }
 
 TEST_CASE("A put the server refuses fails alone, with a single put's error; the batch is stored") {

@@ -1,8 +1,10 @@
 #include "support/test_db.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -84,6 +86,22 @@ std::optional<std::string> query_value(const std::string& sql) {
   const pqxx::result result = transaction.exec(sql);
   if (result.empty() || result[0][0].is_null()) return std::nullopt;
   return result[0][0].as<std::string>();
+}
+
+std::string counting_dsn() { return dsn() + " options='-c track_functions=all'"; }
+
+long long function_calls(const std::string& function, long long at_least) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{15};
+  long long calls = 0;
+  do {
+    calls = std::stoll(
+        *query_value("SELECT coalesce(sum(calls), 0) FROM pg_catalog.pg_stat_user_functions "
+                     "WHERE schemaname = 'public' AND funcname = '" +
+                     function + "'"));
+    if (calls >= at_least) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  } while (std::chrono::steady_clock::now() < deadline);
+  return calls;
 }
 
 std::string unique_key(std::string_view prefix) {

@@ -35,6 +35,14 @@ void reset_extension(const std::string& schema = "public");
 // as text, or nullopt for NULL or no rows.
 std::optional<std::string> query_value(const std::string& sql);
 
+// The test DSN with the server counting every function call (track_functions, read through
+// function_calls).
+std::string counting_dsn();
+
+// How often public.function ran to completion, as pg_stat_user_functions tells once the backends
+// that called it have reported: waits up to 15 s for at least at_least calls.
+long long function_calls(const std::string& function, long long at_least);
+
 // A key no other test uses: prefix and a random suffix.
 std::string unique_key(std::string_view prefix = "key");
 
