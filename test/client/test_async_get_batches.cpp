@@ -12,6 +12,7 @@
 
 #include <psycache/async.hpp>
 
+#include "support/plain_instrumentation.hpp"
 #include "support/run_until.hpp"
 #include "support/test_db.hpp"
 
@@ -23,26 +24,13 @@ using psycache::test::run_until;
 namespace {
 
 // What every get span recorded, by key: the size of a hit, or -1 for a miss.
-class GetOutcomes final : public psycache::CacheInstrumentation {
+class GetOutcomes final : public psycache::test::PlainInstrumentation {
  public:
   std::map<std::string, std::vector<long long>> outcomes;
 
   std::unique_ptr<psycache::CacheSpan> start_cache_get_span(
       std::string_view key, std::string_view /*span_name*/) override {
     return std::make_unique<Span>(outcomes[std::string{key}]);
-  }
-  std::unique_ptr<psycache::CacheSpan> start_cache_put_span(
-      std::string_view /*key*/, std::string_view /*span_name*/) override {
-    return std::make_unique<psycache::CacheSpan>();
-  }
-  std::unique_ptr<psycache::CacheSpan> start_cache_remove_span(std::string_view /*key*/) override {
-    return std::make_unique<psycache::CacheSpan>();
-  }
-  std::unique_ptr<psycache::CacheSpan> start_cache_flush_span() override {
-    return std::make_unique<psycache::CacheSpan>();
-  }
-  std::unique_ptr<psycache::CacheSpan> start_cache_cleanup_span() override {
-    return std::make_unique<psycache::CacheSpan>();
   }
 
  private:

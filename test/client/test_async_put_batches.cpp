@@ -19,6 +19,7 @@
 
 #include <psycache/async.hpp>
 
+#include "support/plain_instrumentation.hpp"
 #include "support/run_until.hpp"
 #include "support/test_db.hpp"
 
@@ -32,26 +33,13 @@ using psycache::test::run_until;
 namespace {
 
 // The sizes every put span recorded, by key.
-class PutSizes final : public psycache::CacheInstrumentation {
+class PutSizes final : public psycache::test::PlainInstrumentation {
  public:
   std::map<std::string, std::vector<std::size_t>> sizes;
 
   std::unique_ptr<psycache::CacheSpan> start_cache_put_span(std::string_view key,
                                                             std::string_view) override {
     return std::make_unique<Span>(sizes[std::string{key}]);
-  }
-  std::unique_ptr<psycache::CacheSpan> start_cache_get_span(std::string_view,
-                                                            std::string_view) override {
-    return std::make_unique<psycache::CacheSpan>();
-  }
-  std::unique_ptr<psycache::CacheSpan> start_cache_remove_span(std::string_view) override {
-    return std::make_unique<psycache::CacheSpan>();
-  }
-  std::unique_ptr<psycache::CacheSpan> start_cache_flush_span() override {
-    return std::make_unique<psycache::CacheSpan>();
-  }
-  std::unique_ptr<psycache::CacheSpan> start_cache_cleanup_span() override {
-    return std::make_unique<psycache::CacheSpan>();
   }
 
  private:

@@ -155,17 +155,28 @@ TEST_CASE("A connection marked broken is replaced, not reused") {
   CHECK(lease->backendpid() != first_pid);
 }
 
+namespace {
+
+// Terminates the backend of pool's one idle connection and gives the server a moment to close
+// the socket; returns the backend's pid.
+int terminate_idle_backend(psycache::ConnectionPool& pool) {
+  const int pid = pool.connect()->backendpid();
+  CHECK(*psycache::test::query_value("SELECT pg_terminate_backend(" + std::to_string(pid) + ")") ==
+        "t");
+  std::this_thread::sleep_for(200ms);
+  return pid;
+}
+
+}  // namespace
+
 TEST_CASE("A connection the server closed while idle is replaced on the next lease") {
   psycache::test::reset_extension();
   psycache::ConnectionPool pool{psycache::test::dsn(), {.max_size = 1}};
   psycache::PostgresCache cache{pool};
   cache.put_raw("k", json{{"v", 1}}, 60);
-  const int pid = pool.connect()->backendpid();
-  CHECK(*psycache::test::query_value("SELECT pg_terminate_backend(" + std::to_string(pid) + ")") ==
-        "t");
-  // Give the server a moment to close the socket; the connection is then idle for longer than
-  // idle_check_after (100 ms), so connect() checks it and replaces it.
-  std::this_thread::sleep_for(200ms);
+  // The connection is then idle for longer than idle_check_after (100 ms), so connect() checks
+  // it and replaces it.
+  terminate_idle_backend(pool);
   CHECK(cache.get_raw("k") == json{{"v", 1}});
   CHECK(pool.size() == 1);
 }
@@ -175,10 +186,7 @@ TEST_CASE("A connection given back within idle_check_after goes out unchecked") 
   psycache::ConnectionPool pool{psycache::test::dsn(), {.max_size = 1, .idle_check_after = 1h}};
   psycache::PostgresCache cache{pool};
   cache.put_raw("k", json{{"v", 1}}, 60);
-  const int pid = pool.connect()->backendpid();
-  CHECK(*psycache::test::query_value("SELECT pg_terminate_backend(" + std::to_string(pid) + ")") ==
-        "t");
-  std::this_thread::sleep_for(200ms);
+  const int pid = terminate_idle_backend(pool);
   // Not checked, so the first operation finds the connection closed and fails alone...
   CHECK_THROWS_AS(cache.get_raw("k"), psycache::ConnectionError);
   // ...and the next one runs on a new connection.
