@@ -1,4 +1,3 @@
-#include <charconv>
 #include <libpq-fe.h>
 
 #include <asio/dispatch.hpp>
@@ -12,6 +11,7 @@
 #include "cache_common.hpp"
 #include "error_translation.hpp"
 #include "json_reader.hpp"
+#include "result_fields.hpp"
 #include "spans.hpp"
 #include "validation.hpp"
 
@@ -121,35 +121,11 @@ class AsyncCacheCore {
 namespace {
 
 // The one row a cache statement returns (any number of rows when many_rows),
-// or the error it stands for; throws a psycache error without the
-// operation's name.
+// or the error it stands for (result_fields.hpp); failure, the pool's, first.
 const PGresult* checked(const PgResult& result, const std::exception_ptr& failure,
                         bool many_rows = false) {
   if (failure) std::rethrow_exception(failure);
-  const ExecStatusType status = PQresultStatus(result.get());
-  if (status == PGRES_TUPLES_OK && (many_rows || PQntuples(result.get()) == 1)) {
-    return result.get();
-  }
-  if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR) {
-    const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
-    throw pqxx::sql_error(PQresultErrorMessage(result.get()), "", state);
-  }
-  if (status == PGRES_PIPELINE_ABORTED) {
-    throw pqxx::broken_connection("the query was aborted by an earlier error in its pipeline");
-  }
-  throw Error(std::string{"unexpected answer from the server: "} + PQresStatus(status));
-}
-
-std::int64_t int_field(const PGresult* result, int column, int row = 0) {
-  const char* text = PQgetvalue(result, row, column);
-  const auto length = static_cast<std::size_t>(PQgetlength(result, row, column));
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text, text + length, value);
-  if (ec != std::errc{} || end != text + length) {
-    throw Error("unexpected answer from the server: \"" + shorten({text, length}) +
-                "\" is not an integer");
-  }
-  return value;
+  return checked_rows(result.get(), many_rows);
 }
 
 // Rethrows the exception being handled as the psycache error the caller
@@ -278,14 +254,13 @@ class GetQuery final : public CacheQuery<std::optional<nlohmann::json>> {
  private:
   bool fails_open() const noexcept override { return true; }
   std::tuple<std::optional<nlohmann::json>> convert(const PGresult* row) override {
-    if (PQgetisnull(row, 0, 0) != 0) {
+    if (is_null_field(row, 0)) {
       record([](CacheSpan& span) { span.record_cache_miss(); });
       return {std::nullopt};
     }
-    const char* text = PQgetvalue(row, 0, 0);
     std::optional<nlohmann::json> json;
     try {
-      json.emplace(detail::read_json({text, static_cast<std::size_t>(PQgetlength(row, 0, 0))}));
+      json.emplace(detail::read_json(text_field(row, 0)));
     } catch (const nlohmann::json::exception& e) {
       throw ConversionError("the value stored under key " + quote_for_message(key()) +
                             " cannot be read into nlohmann::json: " + shorten(e.what()));
@@ -315,7 +290,7 @@ class RemoveQuery final : public CacheQuery<bool> {
 
  private:
   std::tuple<bool> convert(const PGresult* row) override {
-    const bool removed = PQgetvalue(row, 0, 0)[0] == 't';
+    const bool removed = bool_field(row, 0);
     record([](CacheSpan& span) { span.record_removed(); });
     return {removed};
   }
@@ -370,14 +345,12 @@ class GetManyQuery final : public CacheQuery<std::vector<std::optional<nlohmann:
     Values values(count);
     for (std::size_t i = 0; i < count; ++i) {
       const int row = static_cast<int>(i);
-      if (PQgetisnull(rows, row, 0) != 0) {
+      if (is_null_field(rows, 0, row)) {
         record([](CacheSpan& span) { span.record_cache_miss(); });
         continue;
       }
-      const char* text = PQgetvalue(rows, row, 0);
       try {
-        values[i].emplace(
-            detail::read_json({text, static_cast<std::size_t>(PQgetlength(rows, row, 0))}));
+        values[i].emplace(detail::read_json(text_field(rows, 0, row)));
       } catch (const nlohmann::json::exception& e) {
         throw ConversionError("the value stored under key " + quote_for_message(keys_[i]) +
                               " cannot be read into nlohmann::json: " + e.what());
@@ -399,8 +372,7 @@ class PutManyQuery final : public CacheQuery<> {
  private:
   // A record_put per key, with the size the server stored.
   std::tuple<> convert(const PGresult* row) override {
-    const std::vector<std::int64_t> sizes = parse_integer_array(
-        {PQgetvalue(row, 0, 0), static_cast<std::size_t>(PQgetlength(row, 0, 0))}, "put_many");
+    const std::vector<std::int64_t> sizes = parse_integer_array(text_field(row, 0), "put_many");
     for (const std::int64_t size : sizes) {
       record([&](CacheSpan& span) { span.record_put(static_cast<std::size_t>(size)); });
     }
@@ -434,9 +406,7 @@ class FlagQuery final : public CacheQuery<bool> {
   using CacheQuery::CacheQuery;
 
  private:
-  std::tuple<bool> convert(const PGresult* row) override {
-    return {PQgetvalue(row, 0, 0)[0] == 't'};
-  }
+  std::tuple<bool> convert(const PGresult* row) override { return {bool_field(row, 0)}; }
 };
 
 class TtlQuery final : public CacheQuery<std::optional<std::chrono::microseconds>> {
@@ -445,7 +415,7 @@ class TtlQuery final : public CacheQuery<std::optional<std::chrono::microseconds
 
  private:
   std::tuple<std::optional<std::chrono::microseconds>> convert(const PGresult* row) override {
-    if (PQgetisnull(row, 0, 0) != 0) return {std::nullopt};
+    if (is_null_field(row, 0)) return {std::nullopt};
     return {std::chrono::microseconds{int_field(row, 0)}};
   }
 };

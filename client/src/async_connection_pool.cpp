@@ -28,8 +28,6 @@
 namespace psycache {
 namespace detail {
 
-void PgResultDeleter::operator()(pg_result* result) const noexcept { PQclear(result); }
-
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -1,11 +1,10 @@
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cxxabi.h>
-#include <tuple>
-
-#include <pqxx/nontransaction>
-#include <pqxx/result>
+#include <string>
+#include <vector>
 
 #include <psycache/cache.hpp>
 
@@ -14,7 +13,9 @@
 #include "error_translation.hpp"
 #include "json_reader.hpp"
 #include "operation_watchdog.hpp"
+#include "result_fields.hpp"
 #include "spans.hpp"
+#include "statement_run.hpp"
 #include "validation.hpp"
 
 namespace psycache {
@@ -65,46 +66,28 @@ class CacheCore {
   const Statement& flush() const noexcept { return flush_; }
   const Statement& stats() const noexcept { return stats_; }
   // For the operations of version 1.1 (see cache_1_1.hpp).
-  PoolHandle& pool() const noexcept { return *pool_; }
   const Statements11& statements_1_1() const noexcept { return statements_1_1_; }
 
-  // Runs statement with args on a leased connection: one round trip (two the
-  // first time a connection sees the statement: PREPARE, then EXECUTE).
+  // Runs statement with args on a leased connection (statement_run.hpp) and returns its one
+  // row.
   template <class... Args>
-  pqxx::row exec(const Statement& statement, Args&&... args) const {
-    struct Call {
-      const Statement& statement;
-      std::tuple<Args&&...> args;
-      OperationWatchdog* watchdog = nullptr;
-      pqxx::result result;
-    };
-    Call call{statement, std::forward_as_tuple(std::forward<Args>(args)...), watchdog_.get(), {}};
-    pool_->with_connection(
-        [](pqxx::connection_base& connection, void* context) {
-          Call& pending = *static_cast<Call*>(context);
-          connection.prepare(pending.statement.name, pending.statement.sql);
-          pqxx::nontransaction transaction{connection};
-          const auto run = [&] {
-            pending.result = std::apply(
-                [&](auto&&... params) {
-                  return transaction.exec_prepared(pending.statement.name,
-                                                   std::forward<decltype(params)>(params)...);
-                },
-                std::move(pending.args));
-          };
-          // A connection libpqxx closed after a failure (sock() < 0) is reopened inside run(),
-          // bounded by the DSN's connect_timeout, not by the watchdog.
-          if (pending.watchdog == nullptr || connection.sock() < 0) return run();
-          auto watch = pending.watchdog->watch(connection.sock());
-          try {
-            run();
-          } catch (...) {
-            if (watch.disarm()) throw OperationTimedOut{pending.watchdog->timeout()};
-            throw;
-          }
-        },
-        &call);
-    return call.result.at(0);
+  PgResult exec(const Statement& statement, const Args&... args) const {
+    const std::array<const char*, sizeof...(Args)> params{args.c_str()...};
+    PgResult result = run_statement(*pool_, statement, params, watchdog_.get());
+    checked_rows(result.get());
+    return result;
+  }
+
+  // Runs statement with params on a leased connection; returns its one row, or every row when
+  // many_rows.
+  PgResult exec_params(const Statement& statement, const std::vector<std::string>& params,
+                       bool many_rows) const {
+    std::vector<const char*> pointers;
+    pointers.reserve(params.size());
+    for (const std::string& param : params) pointers.push_back(param.c_str());
+    PgResult result = run_statement(*pool_, statement, pointers, watchdog_.get());
+    checked_rows(result.get(), many_rows);
+    return result;
   }
 
   // Runs statement, which deletes entries, under a span from start; returns
@@ -114,7 +97,7 @@ class CacheCore {
                               void (CacheSpan::*record)(std::int64_t)) const {
     Spans spans{options_.instrumentations, [&](CacheInstrumentation& i) { return (i.*start)(); }};
     try {
-      const auto deleted = exec(statement)[0].as<std::int64_t>();
+      const std::int64_t deleted = int_field(exec(statement).get(), 0);
       spans.record([&](CacheSpan& span) { (span.*record)(deleted); });
       return deleted;
     } catch (...) {
@@ -158,7 +141,10 @@ class CacheCore {
   Statements11 statements_1_1_;
 };
 
-PoolHandle& pool_of(const CacheCore& core) { return core.pool(); }
+PgResult run(const CacheCore& core, const Statement& statement,
+             const std::vector<std::string>& params, bool many_rows) {
+  return core.exec_params(statement, params, many_rows);
+}
 
 const Statements11& statements_1_1_of(const CacheCore& core) { return core.statements_1_1(); }
 
@@ -202,22 +188,22 @@ std::optional<nlohmann::json> PostgresCache::get_raw(std::string_view key,
               [&](CacheInstrumentation& i) { return i.start_cache_get_span(key, span_name); }};
   try {
     detail::validate_key(key);
-    const pqxx::row row = core.exec(core.get(), std::string{key});
-    const pqxx::field value = row[0];
-    if (value.is_null()) {
+    const detail::PgResult result = core.exec(core.get(), std::string{key});
+    const PGresult* row = result.get();
+    if (detail::is_null_field(row, 0)) {
       spans.record([](CacheSpan& span) { span.record_cache_miss(); });
       return std::nullopt;
     }
     std::optional<nlohmann::json> json;
     try {
-      json.emplace(detail::read_json({value.c_str(), value.size()}));
+      json.emplace(detail::read_json(detail::text_field(row, 0)));
     } catch (const nlohmann::json::exception& e) {
       // Valid JSON that nlohmann_json cannot hold, e.g. a number past the
       // range of double that another client stored.
       throw ConversionError("the value stored under key " + detail::quote_for_message(key) +
                             " cannot be read into nlohmann::json: " + detail::shorten(e.what()));
     }
-    const auto size = row[1].as<std::size_t>();
+    const auto size = static_cast<std::size_t>(detail::int_field(row, 1));
     spans.record([&](CacheSpan& span) { span.record_cache_hit(size); });
     return json;
   } catch (...) {
@@ -233,10 +219,9 @@ void PostgresCache::put_raw(std::string_view key, const nlohmann::json& value, T
               [&](CacheInstrumentation& i) { return i.start_cache_put_span(key, span_name); }};
   try {
     detail::validate_key(key);
-    std::string text = detail::value_text(key, value, core.options().max_value_bytes);
-    const pqxx::row row =
-        core.exec(core.put(), std::string{key}, std::move(text), ttl.to_interval());
-    const auto size = row[0].as<std::size_t>();
+    const std::string text = detail::value_text(key, value, core.options().max_value_bytes);
+    const auto size = static_cast<std::size_t>(detail::int_field(
+        core.exec(core.put(), std::string{key}, text, ttl.to_interval()).get(), 0));
     spans.record([&](CacheSpan& span) { span.record_put(size); });
   } catch (...) {
     core.fail_unless_open(spans, "put", &key);
@@ -249,7 +234,7 @@ bool PostgresCache::remove(std::string_view key) {
               [&](CacheInstrumentation& i) { return i.start_cache_remove_span(key); }};
   try {
     detail::validate_key(key);
-    const bool removed = core.exec(core.remove(), std::string{key})[0].as<bool>();
+    const bool removed = detail::bool_field(core.exec(core.remove(), std::string{key}).get(), 0);
     spans.record([](CacheSpan& span) { span.record_removed(); });
     return removed;
   } catch (...) {
@@ -272,10 +257,11 @@ std::int64_t PostgresCache::flush() {
 CacheStats PostgresCache::stats() {
   const CacheCore& core = *core_;
   try {
-    const pqxx::row row = core.exec(core.stats());
-    return CacheStats{.entries = row[0].as<std::int64_t>(),
-                      .expired_entries = row[1].as<std::int64_t>(),
-                      .total_bytes = row[2].as<std::int64_t>()};
+    const detail::PgResult result = core.exec(core.stats());
+    const PGresult* row = result.get();
+    return CacheStats{.entries = detail::int_field(row, 0),
+                      .expired_entries = detail::int_field(row, 1),
+                      .total_bytes = detail::int_field(row, 2)};
   } catch (...) {
     core.fail(nullptr, "stats");
   }

@@ -2,9 +2,6 @@
 
 #include <charconv>
 
-#include <pqxx/nontransaction>
-#include <pqxx/prepared_statement>
-
 #include <psycache/errors.hpp>
 
 #include "validation.hpp"
@@ -36,26 +33,6 @@ Statements11 Statements11::for_schema(const std::string& quoted_schema) {
                                          ".psycache_incr($1::pg_catalog.text, $2::pg_catalog.int8, "
                                          "$3::pg_catalog.interval)"),
   };
-}
-
-pqxx::result run(PoolHandle& pool, const Statement& statement,
-                 const std::vector<std::string>& params) {
-  struct Call {
-    const Statement& statement;
-    const std::vector<std::string>& params;
-    pqxx::result result;
-  };
-  Call call{statement, params, {}};
-  pool.with_connection(
-      [](pqxx::connection_base& connection, void* context) {
-        Call& pending = *static_cast<Call*>(context);
-        connection.prepare(pending.statement.name, pending.statement.sql);
-        pqxx::nontransaction transaction{connection};
-        pending.result = transaction.exec_prepared(
-            pending.statement.name, pqxx::prepare::make_dynamic_params(pending.params));
-      },
-      &call);
-  return std::move(call.result);
 }
 
 std::string array_literal(const std::vector<std::string>& elements) {

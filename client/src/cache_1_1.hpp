@@ -10,9 +10,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <pqxx/result>
 
-#include <psycache/pool.hpp>
+#include <psycache/pg_result.hpp>
 #include <psycache/ttl.hpp>
 
 #include "cache_common.hpp"
@@ -30,16 +29,15 @@ struct Statements11 {
   static Statements11 for_schema(const std::string& quoted_schema);
 };
 
-// The CacheCore's pool, its Statements11, and its error translation (CacheCore::fail).
-PoolHandle& pool_of(const CacheCore& core);
+// Runs statement with params (text, none NULL) as the CacheCore runs its own statements
+// (statement_run.hpp); returns its one row, or every row when many_rows.
+PgResult run(const CacheCore& core, const Statement& statement,
+             const std::vector<std::string>& params, bool many_rows = false);
+
+// The CacheCore's Statements11, and its error translation (CacheCore::fail).
 const Statements11& statements_1_1_of(const CacheCore& core);
 [[noreturn]] void fail_of(const CacheCore& core, Spans* spans, std::string_view operation,
                           const std::string_view* key = nullptr);
-
-// Runs statement with params (text, none NULL) on a connection of pool: one round trip (two the
-// first time a connection sees the statement); returns every row.
-pqxx::result run(PoolHandle& pool, const Statement& statement,
-                 const std::vector<std::string>& params);
 
 // elements as a PostgreSQL array literal: {"a","b\"c"}, every element quoted.
 std::string array_literal(const std::vector<std::string>& elements);

@@ -4,6 +4,7 @@
 
 #include "cache_1_1.hpp"
 #include "json_reader.hpp"
+#include "result_fields.hpp"
 #include "spans.hpp"
 #include "validation.hpp"
 
@@ -19,27 +20,28 @@ std::vector<std::optional<nlohmann::json>> PostgresCache::get_many_raw(
                         return i.start_cache_get_span(span_key(keys), span_name);
                       }};
   try {
-    const pqxx::result rows =
-        detail::run(detail::pool_of(core), detail::statements_1_1_of(core).get_many,
-                    {detail::keys_parameter(keys)});
-    if (rows.size() != keys.size()) {
-      throw ServerError("get_many failed: the server returned " + std::to_string(rows.size()) +
+    const detail::PgResult result = detail::run(core, detail::statements_1_1_of(core).get_many,
+                                                {detail::keys_parameter(keys)}, true);
+    const PGresult* rows = result.get();
+    const auto row_count = static_cast<std::size_t>(PQntuples(rows));
+    if (row_count != keys.size()) {
+      throw ServerError("get_many failed: the server returned " + std::to_string(row_count) +
                         " rows for " + std::to_string(keys.size()) + " keys");
     }
     std::vector<std::optional<nlohmann::json>> values(keys.size());
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      const pqxx::field value = rows[static_cast<pqxx::result::size_type>(i)][0];
-      if (value.is_null()) {
+      const int row = static_cast<int>(i);
+      if (detail::is_null_field(rows, 0, row)) {
         spans.record([](CacheSpan& span) { span.record_cache_miss(); });
         continue;
       }
       try {
-        values[i].emplace(detail::read_json({value.c_str(), value.size()}));
+        values[i].emplace(detail::read_json(detail::text_field(rows, 0, row)));
       } catch (const nlohmann::json::exception& e) {
         throw ConversionError("the value stored under key " + detail::quote_for_message(keys[i]) +
                               " cannot be read into nlohmann::json: " + e.what());
       }
-      const auto size = rows[static_cast<pqxx::result::size_type>(i)][1].as<std::size_t>();
+      const auto size = static_cast<std::size_t>(detail::int_field(rows, 1, row));
       spans.record([&](CacheSpan& span) { span.record_cache_hit(size); });
     }
     return values;
@@ -57,11 +59,11 @@ void PostgresCache::put_many_raw(const std::vector<std::pair<std::string, nlohma
                         return i.start_cache_put_span(first_key, span_name);
                       }};
   try {
-    const pqxx::result rows =
-        detail::run(detail::pool_of(core), detail::statements_1_1_of(core).put_many,
+    const detail::PgResult sizes_row =
+        detail::run(core, detail::statements_1_1_of(core).put_many,
                     detail::put_many_parameters(entries, ttl, options().max_value_bytes));
     const std::vector<std::int64_t> sizes =
-        detail::parse_integer_array(rows.at(0)[0].c_str(), "put_many");
+        detail::parse_integer_array(detail::text_field(sizes_row.get(), 0), "put_many");
     for (const std::int64_t size : sizes) {
       spans.record([&](CacheSpan& span) { span.record_put(static_cast<std::size_t>(size)); });
     }
@@ -77,10 +79,11 @@ std::int64_t PostgresCache::remove_many(const std::vector<std::string>& keys) {
                         return i.start_cache_remove_span(span_key(keys));
                       }};
   try {
-    const pqxx::result rows =
-        detail::run(detail::pool_of(core), detail::statements_1_1_of(core).remove_many,
-                    {detail::keys_parameter(keys)});
-    const auto removed = rows.at(0)[0].as<std::int64_t>();
+    const std::int64_t removed =
+        detail::int_field(detail::run(core, detail::statements_1_1_of(core).remove_many,
+                                      {detail::keys_parameter(keys)})
+                              .get(),
+                          0);
     for (std::size_t i = 0; i < keys.size(); ++i) {
       spans.record([](CacheSpan& span) { span.record_removed(); });
     }

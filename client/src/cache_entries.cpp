@@ -3,6 +3,7 @@
 #include <psycache/cache.hpp>
 
 #include "cache_1_1.hpp"
+#include "result_fields.hpp"
 #include "validation.hpp"
 
 namespace psycache {
@@ -12,10 +13,10 @@ bool PostgresCache::add_raw(std::string_view key, const nlohmann::json& value, T
   try {
     detail::validate_key(key);
     std::string text = detail::value_text(key, value, options().max_value_bytes);
-    return detail::run(detail::pool_of(core), detail::statements_1_1_of(core).add,
-                       {std::string{key}, std::move(text), ttl.to_interval()})
-        .at(0)[0]
-        .as<bool>();
+    return detail::bool_field(detail::run(core, detail::statements_1_1_of(core).add,
+                                          {std::string{key}, std::move(text), ttl.to_interval()})
+                                  .get(),
+                              0);
   } catch (...) {
     detail::fail_of(core, nullptr, "add", &key);
   }
@@ -25,10 +26,10 @@ bool PostgresCache::touch(std::string_view key, Ttl ttl) {
   const detail::CacheCore& core = *core_;
   try {
     detail::validate_key(key);
-    return detail::run(detail::pool_of(core), detail::statements_1_1_of(core).touch,
-                       {std::string{key}, ttl.to_interval()})
-        .at(0)[0]
-        .as<bool>();
+    return detail::bool_field(detail::run(core, detail::statements_1_1_of(core).touch,
+                                          {std::string{key}, ttl.to_interval()})
+                                  .get(),
+                              0);
   } catch (...) {
     detail::fail_of(core, nullptr, "touch", &key);
   }
@@ -38,11 +39,10 @@ std::optional<std::chrono::microseconds> PostgresCache::ttl(std::string_view key
   const detail::CacheCore& core = *core_;
   try {
     detail::validate_key(key);
-    const pqxx::result rows =
-        detail::run(detail::pool_of(core), detail::statements_1_1_of(core).ttl, {std::string{key}});
-    const pqxx::field left = rows.at(0)[0];
-    if (left.is_null()) return std::nullopt;
-    return std::chrono::microseconds{left.as<std::int64_t>()};
+    const detail::PgResult left =
+        detail::run(core, detail::statements_1_1_of(core).ttl, {std::string{key}});
+    if (detail::is_null_field(left.get(), 0)) return std::nullopt;
+    return std::chrono::microseconds{detail::int_field(left.get(), 0)};
   } catch (...) {
     detail::fail_of(core, nullptr, "ttl", &key);
   }
@@ -52,10 +52,11 @@ std::int64_t PostgresCache::incr(std::string_view key, std::int64_t delta, Ttl t
   const detail::CacheCore& core = *core_;
   try {
     detail::validate_key(key);
-    return detail::run(detail::pool_of(core), detail::statements_1_1_of(core).incr,
-                       {std::string{key}, std::to_string(delta), ttl.to_interval()})
-        .at(0)[0]
-        .as<std::int64_t>();
+    return detail::int_field(
+        detail::run(core, detail::statements_1_1_of(core).incr,
+                    {std::string{key}, std::to_string(delta), ttl.to_interval()})
+            .get(),
+        0);
   } catch (...) {
     detail::fail_of(core, nullptr, "incr", &key);
   }

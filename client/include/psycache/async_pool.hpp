@@ -38,9 +38,7 @@
 
 #include <asio/any_io_executor.hpp>
 
-extern "C" {
-struct pg_result;
-}
+#include <psycache/pg_result.hpp>
 
 namespace psycache {
 
@@ -49,16 +47,6 @@ struct AsyncStatement {
   std::string name;  // unique per SQL text, so two caches never clash on one connection
   std::string sql;
 };
-
-namespace detail {
-
-// Frees a libpq result.
-struct PgResultDeleter {
-  void operator()(pg_result* result) const noexcept;
-};
-using PgResult = std::unique_ptr<pg_result, PgResultDeleter>;
-
-}  // namespace detail
 
 class AsyncBatcher;
 

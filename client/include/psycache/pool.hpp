@@ -8,15 +8,16 @@
 //   lease.mark_broken();                // optional: the connection is dead
 //   // destroying the lease gives the connection back
 //
-// The cache holds the lease for exactly one statement, uses the connection in
-// autocommit mode (pqxx::nontransaction: no BEGIN is sent) and never keeps
-// it. The connection must have client_encoding UTF8. Before the statement the
-// cache checks, without a round trip, whether the server has closed the
-// connection while it was idle (a restart) and if so closes it, so libpqxx
-// opens a new one. If the connection broke during the statement, the cache
-// closes it with disconnect() (libpqxx then reconnects it on its next use)
-// and, when the lease has a mark_broken() member, calls it, so the pool can
-// discard the connection instead.
+// The cache holds the lease for exactly one statement, runs it in autocommit
+// mode (no BEGIN is sent) through the connection's libpq handle, and never
+// keeps the connection. It refuses a connection inside a transaction block. The
+// connection must have client_encoding UTF8. Before the statement the cache
+// checks, without a round trip, whether the server has closed the connection
+// while it was idle (a restart) and if so closes it, so libpqxx opens a new
+// one. If the connection broke during the statement, the cache closes it with
+// disconnect() (libpqxx then reconnects it on its next use) and, when the lease
+// has a mark_broken() member, calls it, so the pool can discard the connection
+// instead.
 //
 // Fits the concept: psycache::ConnectionPool, psycache::SingleConnectionPool,
 // and a user's own pool whose connect() returns, e.g., a
