@@ -163,8 +163,16 @@ TEST_CASE("A server that stopped answering is cut off at operation_timeout") {
     const psycache::test::FrozenProcess also{second};
     CHECK_THROWS_AS(cache.remove("other"), psycache::TimeoutError);
     CHECK(pool.size() == 0);
+
+    // The operations of extension 1.1 are bounded the same way.
+    const int third = pool.connect()->backendpid();
+    const psycache::test::FrozenProcess last{third};
+    CHECK_THROWS_WITH(cache.get_many_raw({"k", "other"}),
+                      Contains("get_many failed: no answer from the server within 500 ms"));
+    CHECK(pool.size() == 0);
   }
   CHECK(cache.get_raw("k") == json{{"v", 1}});
+  CHECK(cache.incr("n", 2, 600) == 2);
   // The remove was cut, not canceled: the resumed backend may still have run it.
   (void)cache.get_raw("other");
 }
