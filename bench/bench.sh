@@ -30,7 +30,7 @@
 # over the key space per table setting, sizes and HOT updates before and after, churn.md.
 #
 # The measurement also writes client-share.md: the client's side of one get against its round
-# trip (psycache's client against libpqxx alone calling the same function), and
+# trip (psycache's client against libpq alone calling the same function), and
 # instrumentation.md: get and put bare, with Prometheus and with every instrumentation, compared
 # in one process per operation and thread count, INSTRUMENTATION_ROUNDS short rounds of the three
 # in turn, against the 5% target (bench/instrumentation_report.sh). With "instrumentation" it
@@ -400,7 +400,7 @@ profile() {
     row client "psycache get_raw, hit (parses the JSON)" "$get"
     row client "psycache get_raw, miss" "$miss"
     row client "libpqxx alone, prepared SELECT, hit (no parse)" "$raw_get"
-    row client "libpqxx alone, the client's SELECT of psycache_get(\$1), hit (no parse)" \
+    row client "libpq alone, the client's SELECT of psycache_get(\$1), hit (no parse)" \
       "$raw_fn_get"
     row client "psycache put_raw (serializes the JSON)" "$put"
     row client "libpqxx alone, prepared INSERT ... ON CONFLICT" "$raw_put"
@@ -508,11 +508,11 @@ prometheus, all ($INSTRUMENTATION_SECONDS s each)"
 
 # --- the client's share of one get --------------------------------------------------------------
 
-# One thread, ROUNDS interleaved runs each of psycache's get_raw and of libpqxx alone calling the
+# One thread, ROUNDS interleaved runs each of psycache's get_raw and of libpq alone calling the
 # same function (raw-fn-get: the round trip, with the least a client can do). The client's side of
 # a get is measured two ways: in time, the difference of the median latencies; in CPU, the bench
 # process's user time per operation (all of it: libpq, libpqxx, psycache, the JSON parse), and
-# what psycache adds to libpqxx alone. Both are given as shares of the round trip.
+# what psycache adds to libpq alone. Both are given as shares of the round trip.
 client_share() {
   local out="$RESULTS/client-share.md" round op line lines=""
   for ((round = 1; round <= ROUNDS; round++)); do
@@ -543,10 +543,10 @@ client_share() {
       print "| one get, 1 thread | p50 µs | client user CPU µs per get |"
       print "|---|--:|--:|"
       printf "| psycache get_raw (pool lease, statement, JSON parse, instrumentation hooks) | %.1f | %.2f |\n", g, ug
-      printf "| libpqxx alone, the same call, the value not parsed (the round trip) | %.1f | %.2f |\n", r, ur
+      printf "| libpq alone, the same call, the value not parsed (the round trip) | %.1f | %.2f |\n", r, ur
       print ""
       printf "- in time: get_raw takes %.1f µs more than the round trip, %.1f%% of it\n", g - r, 100 * (g - r) / r
-      printf "- in CPU: the whole client side of a get (libpq and libpqxx included) is %.2f µs, %.1f%% of the round trip; psycache adds %.2f µs to libpqxx alone, %.1f%%\n", ug, 100 * ug / r, ug - ur, 100 * (ug - ur) / r
+      printf "- in CPU: the whole client side of a get (libpq and libpqxx included) is %.2f µs, %.1f%% of the round trip; psycache adds %.2f µs to libpq alone, %.1f%%\n", ug, 100 * ug / r, ug - ur, 100 * (ug - ur) / r
     }' <<<"$lines" >"$out.body"
   {
     echo "The client's side of one get against its round trip, $(date -u +%F), median of $ROUNDS"

@@ -12,15 +12,15 @@
 //   raw-put   libpqxx alone: the original's INSERT ... ON CONFLICT, prepared
 //   get-many  get_many_raw of --batch stored keys (default 100) in one call; keys_per_s counts
 //             the keys, ops_per_s the calls (for the other operations the two are the same)
-//   raw-fn-get  libpqxx alone calling psycache_get as the client does, the value not parsed: the
-//             round trip of a get without psycache's client
+//   raw-fn-get  libpq alone calling psycache_get as the client does, the value not parsed: the
+//             round trip of a get without psycache's client (nor libpqxx)
 //
 // The psycache operations share one psycache::ConnectionPool of THREADS connections; the raw
-// ones give each thread its own pqxx::connection. Every thread connects and runs its
-// operation once before the clock starts. Latency is measured around each call, from the
-// caller's side; user_us_per_op and sys_us_per_op are this process's CPU time per operation.
-// With --ops N each thread stops after N operations (or at --seconds, if that comes first), for
-// a run of a known size under a profiler. --operation-timeout MS sets
+// ones give each thread its own pqxx::connection (raw-fn-get: its own libpq connection). Every
+// thread connects and runs its operation once before the clock starts. Latency is measured around
+// each call, from the caller's side; user_us_per_op and sys_us_per_op are this process's CPU time
+// per operation. With --ops N each thread stops after N operations (or at --seconds, if that comes
+// first), for a run of a known size under a profiler. --operation-timeout MS sets
 // CacheOptions::operation_timeout, to measure what its watchdog costs. Any error stops the run
 // with exit status 1.
 //
@@ -46,6 +46,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iterator>
+#include <libpq-fe.h>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -291,12 +292,18 @@ class Worker {
       : settings_(settings),
         value_(value),
         keys_(settings.op == Op::kGetMiss ? "miss:" : "key:", settings.keys, seed) {
-    if (settings_.op == Op::kRawGet || settings_.op == Op::kRawPut ||
-        settings_.op == Op::kRawFnGet) {
+    if (settings_.op == Op::kRawGet || settings_.op == Op::kRawPut) {
       connection_.emplace(settings_.dsn);
       connection_->prepare("raw_get", kRawGetSql);
       connection_->prepare("raw_put", kRawPutSql);
-      connection_->prepare("raw_fn_get", kRawFnGetSql);
+    }
+    if (settings_.op == Op::kRawFnGet) {
+      libpq_.reset(PQconnectdb(settings_.dsn.c_str()));
+      const std::unique_ptr<PGresult, decltype(&PQclear)> prepared{
+          PQprepare(libpq_.get(), "raw_fn_get", kRawFnGetSql, 0, nullptr), &PQclear};
+      if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+        throw std::runtime_error(std::string{"libpq: "} + PQerrorMessage(libpq_.get()));
+      }
     }
   }
 
@@ -328,9 +335,21 @@ class Worker {
                            [](const auto& v) { return v.has_value(); });
       }
       case Op::kRawFnGet: {
-        pqxx::nontransaction transaction{*connection_};
-        const pqxx::result result = transaction.exec_prepared("raw_fn_get", key);
-        return !result.empty() && !result[0][0].is_null();
+        // What a client must do at the least: send the statement, read its one result.
+        const char* params[] = {key.c_str()};
+        if (PQsendQueryPrepared(libpq_.get(), "raw_fn_get", 1, params, nullptr, nullptr, 0) == 0) {
+          throw std::runtime_error(std::string{"libpq: "} + PQerrorMessage(libpq_.get()));
+        }
+        bool hit = false;
+        while (PGresult* result = PQgetResult(libpq_.get())) {
+          if (PQresultStatus(result) != PGRES_TUPLES_OK) {
+            PQclear(result);
+            throw std::runtime_error(std::string{"libpq: "} + PQerrorMessage(libpq_.get()));
+          }
+          hit = hit || (PQntuples(result) == 1 && PQgetisnull(result, 0, 0) == 0);
+          PQclear(result);
+        }
+        return hit;
       }
     }
     return false;
@@ -341,6 +360,7 @@ class Worker {
   const nlohmann::json* value_;
   KeyPicker keys_;
   std::optional<pqxx::connection> connection_;
+  std::unique_ptr<PGconn, decltype(&PQfinish)> libpq_{nullptr, &PQfinish};
   std::vector<std::string> batch_;
 };
 
