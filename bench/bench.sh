@@ -545,7 +545,8 @@ client_share() {
       printf "| psycache get_raw (pool lease, statement, JSON parse, instrumentation hooks) | %.1f | %.2f |\n", g, ug
       printf "| libpq alone, the same call, the value not parsed (the round trip) | %.1f | %.2f |\n", r, ur
       print ""
-      printf "- in time: get_raw takes %.1f µs more than the round trip, %.1f%% of it\n", g - r, 100 * (g - r) / r
+      d = g - r; way = d < 0 ? "less" : "more"; if (d < 0) d = -d
+      printf "- in time: get_raw takes %.1f µs %s than the round trip, %.1f%% of it\n", d, way, 100 * d / r
       printf "- in CPU: the whole client side of a get (libpq and libpqxx included) is %.2f µs, %.1f%% of the round trip; psycache adds %.2f µs to libpq alone, %.1f%%\n", ug, 100 * ug / r, ug - ur, 100 * (ug - ur) / r
     }' <<<"$lines" >"$out.body"
   {
