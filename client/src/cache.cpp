@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cxxabi.h>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -73,9 +74,7 @@ class CacheCore {
   template <class... Args>
   PgResult exec(const Statement& statement, const Args&... args) const {
     const std::array<const char*, sizeof...(Args)> params{args.c_str()...};
-    PgResult result = run_statement(*pool_, statement, params, watchdog_.get());
-    checked_rows(result.get());
-    return result;
+    return run_checked(statement, params, false);
   }
 
   // Runs statement with params on a leased connection; returns its one row, or every row when
@@ -85,9 +84,7 @@ class CacheCore {
     std::vector<const char*> pointers;
     pointers.reserve(params.size());
     for (const std::string& param : params) pointers.push_back(param.c_str());
-    PgResult result = run_statement(*pool_, statement, pointers, watchdog_.get());
-    checked_rows(result.get(), many_rows);
-    return result;
+    return run_checked(statement, pointers, many_rows);
   }
 
   // Runs statement, which deletes entries, under a span from start; returns
@@ -133,6 +130,13 @@ class CacheCore {
   }
 
  private:
+  PgResult run_checked(const Statement& statement, std::span<const char* const> params,
+                       bool many_rows) const {
+    PgResult result = run_statement(*pool_, statement, params, watchdog_.get());
+    checked_rows(result.get(), many_rows);
+    return result;
+  }
+
   std::unique_ptr<PoolHandle> pool_;
   CacheOptions options_;
   // Enforces options_.operation_timeout; null when there is none.
