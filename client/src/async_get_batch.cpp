@@ -8,6 +8,7 @@
 #include <psycache/errors.hpp>
 
 #include "cache_1_1.hpp"
+#include "result_fields.hpp"
 #include "result_row.hpp"
 
 namespace psycache::detail {
@@ -20,10 +21,7 @@ class GetBatch final : public SplitBatch {
  private:
   // psycache_get_many's answer: a row (value, size) per key, in their order.
   void read(const PGresult* result) override {
-    const ExecStatusType status = PQresultStatus(result);
-    if (status != PGRES_TUPLES_OK) {
-      throw Error(std::string{"unexpected answer from the server: "} + PQresStatus(status));
-    }
+    checked_rows(result, true);
     if (static_cast<std::size_t>(PQntuples(result)) != queries.size()) {
       throw ServerError("get_many failed: the server returned " +
                         std::to_string(PQntuples(result)) + " rows for " +
@@ -35,9 +33,8 @@ class GetBatch final : public SplitBatch {
   PgResult answer(const PGresult* rows, std::size_t i) const override {
     const int row = static_cast<int>(i);
     const auto field = [&](int column) -> std::optional<std::string_view> {
-      if (PQgetisnull(rows, row, column) != 0) return std::nullopt;
-      return std::string_view{PQgetvalue(rows, row, column),
-                              static_cast<std::size_t>(PQgetlength(rows, row, column))};
+      if (is_null_field(rows, column, row)) return std::nullopt;
+      return text_field(rows, column, row);
     };
     return one_row_result({{.name = "value", .type = PQftype(rows, 0), .text = field(0)},
                            {.name = "size", .type = PQftype(rows, 1), .text = field(1)}});

@@ -10,6 +10,7 @@
 #include <psycache/errors.hpp>
 
 #include "cache_1_1.hpp"
+#include "result_fields.hpp"
 #include "result_row.hpp"
 
 namespace psycache::detail {
@@ -22,13 +23,7 @@ class PutBatch final : public SplitBatch {
  private:
   // psycache_put_many's answer: a size per key, in their order.
   void read(const PGresult* result) override {
-    const ExecStatusType status = PQresultStatus(result);
-    if (status != PGRES_TUPLES_OK || PQntuples(result) != 1) {
-      throw Error(std::string{"unexpected answer from the server: "} + PQresStatus(status));
-    }
-    sizes_ = parse_integer_array(
-        {PQgetvalue(result, 0, 0), static_cast<std::size_t>(PQgetlength(result, 0, 0))},
-        "put_many");
+    sizes_ = parse_integer_array(text_field(checked_rows(result), 0), "put_many");
     if (sizes_.size() != queries.size()) {
       throw ServerError("put_many failed: the server returned " + std::to_string(sizes_.size()) +
                         " sizes for " + std::to_string(queries.size()) + " keys");
