@@ -45,7 +45,8 @@ void LoadTargets() {
       }
     }
   }
-  // A pass in a database no longer listed finishes on its own.
+  // A pass in a database no longer listed stops itself after its current batch
+  // (cleanup_worker.cpp).
   for (int i = 0; i < previous_count; ++i) {
     if (previous[i].worker != nullptr) pfree(previous[i].worker);
   }

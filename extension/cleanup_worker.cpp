@@ -35,6 +35,7 @@ struct Pass {
   CleanupBatch* batch;   // the batch statement, prepared by the first batch that ran
   bool found_cache;      // whether a cache was there to clean
   ErrorData* failure;    // the first error, in TopMemoryContext; the other caches are cleaned still
+  const char* stopped_by;  // why a reload ended the pass early; nullptr while it goes on
 };
 Pass pass;
 
@@ -194,10 +195,21 @@ void EndCache() {
   pass.extension_owner = InvalidOid;
 }
 
+// Why the settings a reload brought end the pass in progress, or nullptr. Without this, a pass
+// the operator turned off would run on to its end, minutes on a large cache.
+const char* ReasonToStop() {
+  if (cleanup_interval == 0) return "psycache.cleanup_interval is 0";
+  if (!ListsCleanupDatabase(pass.database_name)) {
+    return "the database is no longer in psycache.cleanup_databases";
+  }
+  return nullptr;
+}
+
 // Between two batches: sleeps psycache.cleanup_batch_delay, so that a pass leaves most of a CPU to
 // the queries that run meanwhile, and applies a reload, so that a long pass follows new settings
-// from its next batch on (a new delay at once). The latch may have been set before (a reload,
-// the postmaster): the pause lasts the whole delay all the same. SIGTERM ends the pass at once.
+// from its next batch on (a new delay at once), or stops (pass.stopped_by). The latch may have
+// been set before (a reload, the postmaster): the pause lasts the whole delay all the same.
+// SIGTERM ends the pass at once.
 void PauseBetweenBatches() {
   TimestampTz start = GetCurrentTimestamp();
   for (;;) {
@@ -205,6 +217,8 @@ void PauseBetweenBatches() {
     if (ConfigReloadPending != 0) {
       ConfigReloadPending = 0;
       ProcessConfigFile(PGC_SIGHUP);
+      pass.stopped_by = ReasonToStop();
+      if (pass.stopped_by != nullptr) return;
     }
     long remaining =
         cleanup_batch_delay - TimestampDifferenceMilliseconds(start, GetCurrentTimestamp());
@@ -287,6 +301,7 @@ void psycache_cleanup_worker_main(Datum argument) {
   // Cache after cache: an error ends the cleanup of its cache only.
   ListCell* cell = nullptr;
   foreach (cell, pass.caches) {
+    if (pass.stopped_by != nullptr) break;
     const auto* cache = static_cast<const psycache::CacheSchema*>(lfirst(cell));
     pass.schema = cache->schema;
     pass.schema_name = cache->name;
@@ -298,7 +313,7 @@ void psycache_cleanup_worker_main(Datum argument) {
         pass.outcome = psycache::RunBatch(psycache::cleanup_batch_size, &resume_from);
         if (pass.outcome != BatchOutcome::kNoExtension) pass.found_cache = true;
         if (pass.outcome == BatchOutcome::kMore) psycache::PauseBetweenBatches();
-      } while (pass.outcome == BatchOutcome::kMore);
+      } while (pass.outcome == BatchOutcome::kMore && pass.stopped_by == nullptr);
     }
     PG_CATCH();
     { psycache::NoteFailure(); }
@@ -328,6 +343,12 @@ void psycache_cleanup_worker_main(Datum argument) {
   } else {
     run.state = psycache::CleanupState::kDone;
     psycache::RecordCleanupRun(pass.database, &run);
+    if (pass.stopped_by != nullptr) {
+      ereport(LOG, (errmsg("psycache cleanup of database \"%s\" stopped early, after deleting "
+                           "%lld expired entries",
+                           pass.database_name, static_cast<long long>(pass.deleted)),
+                    errdetail("After a reload, %s.", pass.stopped_by)));
+    }
   }
   proc_exit(0);
 }

@@ -34,6 +34,21 @@ bool CheckDatabases(char** value, void** extra, GucSource source) {
 
 }  // namespace
 
+bool ListsCleanupDatabase(const char* database) {
+  char* copy = pstrdup(cleanup_databases != nullptr ? cleanup_databases : "");
+  List* names = nullptr;
+  bool listed = false;
+  if (SplitIdentifierString(copy, ',', &names)) {
+    ListCell* cell = nullptr;
+    foreach (cell, names) {
+      if (strcmp(static_cast<const char*>(lfirst(cell)), database) == 0) listed = true;
+    }
+  }
+  list_free(names);
+  pfree(copy);
+  return listed;
+}
+
 void DefineSettings() {
   DefineCustomIntVariable(
       "psycache.cleanup_interval", "Seconds between two cleanup passes of the psycache worker.",

@@ -20,6 +20,9 @@ extern char* cleanup_databases;
 // psycache.cleanup_role: the role the cleanup runs as; empty means the extension's owner.
 extern char* cleanup_role;
 
+// Whether psycache.cleanup_databases names database.
+bool ListsCleanupDatabase(const char* database);
+
 // Defines the settings and reserves the psycache. prefix; called once from _PG_init.
 void DefineSettings();
 

@@ -51,7 +51,7 @@ expire() {
            FROM generate_series(1, $1) AS i"
 }
 
-plan 43
+plan 51
 START_OFFSET=$(log_offset)
 q postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 q postgres "DROP DATABASE IF EXISTS $PLAIN_DB WITH (FORCE)"
@@ -269,6 +269,42 @@ wait_until 10 "$DB" "SELECT expired_entries = 0 FROM psycache_stats()"
 ok $? "a reload to psycache.cleanup_batch_delay = 0 wakes the pass, which deletes the rest at once"
 diag "the remaining 990 went $((SECONDS - STARTED)) s after the reload"
 q postgres "ALTER SYSTEM RESET psycache.cleanup_batch_delay"
+
+# --- a reload that turns the worker off ends the pass in progress ----------------------------
+# stop_pass NAME VALUE WHY: starts a pass that sleeps 10 s after each batch of 10, sets NAME to
+# VALUE, and checks that the pass ends at once, keeps its count and says WHY in the log.
+stop_pass() {
+  configure psycache.cleanup_interval 0
+  launcher_reports "psycache cleanup is off (psycache.cleanup_interval = 0)"
+  q "$DB" "DELETE FROM psycache"
+  expire 1000 "stopped:"
+  configure psycache.cleanup_batch_size 10 psycache.cleanup_batch_delay 10s \
+    psycache.cleanup_interval 3600
+  wait_until 10 "$DB" "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type =
+                       'psycache cleanup' AND datname = '$DB' AND wait_event = 'Extension')"
+  local offset started=$SECONDS
+  offset=$(log_offset)
+  configure "$1" "$2"
+  wait_until 5 "$DB" "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type =
+                      'psycache cleanup' AND datname = '$DB')"
+  ok $? "a reload to $1 = '$2' ends the pass in its 10 s pause"
+  diag "it ended $((SECONDS - started)) s after the reload"
+  is "$(stats "worker_last_deleted, expired_entries")" "10|990" \
+    "that pass is recorded with the one batch it deleted; the other expired entries stay"
+  if have_log; then
+    contains "$(log_since "$offset")" "stopped early, after deleting 10 expired entries" \
+      "and the log says why: $3"
+    contains "$(log_since "$offset")" "After a reload, $3." "(the detail)"
+  else
+    skip "no server log" && skip "no server log"
+  fi
+}
+stop_pass psycache.cleanup_interval 0 "psycache.cleanup_interval is 0"
+stop_pass psycache.cleanup_databases "$PLAIN_DB, $MISSING_DB" \
+  "the database is no longer in psycache.cleanup_databases"
+q postgres "ALTER SYSTEM RESET psycache.cleanup_batch_delay"
+q postgres "ALTER SYSTEM RESET psycache.cleanup_batch_size"
+configure psycache.cleanup_databases "$DB, $PLAIN_DB, $MISSING_DB"
 
 # --- DROP EXTENSION in the middle of a pass ---------------------------------------------------
 OFFSET=$(log_offset)
