@@ -3,7 +3,7 @@
 namespace psycache {
 
 int cleanup_interval = 60;
-int cleanup_batch_size = 50;
+int cleanup_batch_size = 20;
 int cleanup_batch_delay = 1;
 char* cleanup_databases = nullptr;
 char* cleanup_role = nullptr;
@@ -58,7 +58,7 @@ void DefineSettings() {
   DefineCustomIntVariable(
       "psycache.cleanup_batch_size", "Expired entries the psycache worker deletes per transaction.",
       "Smaller batches hold row locks, and the CPU, for less time at once.", &cleanup_batch_size,
-      50, 1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+      20, 1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   DefineCustomIntVariable(
       "psycache.cleanup_batch_delay", "Milliseconds the psycache worker sleeps after each batch.",
       "Paces a pass, like vacuum_cost_delay, so that it never takes a whole CPU from the "
