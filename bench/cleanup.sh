@@ -194,9 +194,13 @@ worker_pass() {  # DB END_US
   while ((now + WINDOW_MS * 1000 <= end_us)); do
     echo "$now $state" >>"$WORK/windows"
     sleep "$window_seconds"
-    if [[ "$state" == running ]]; then state=paused; else state=running; fi
-    if [[ "$state" == running ]]; then set_delay "$running_delay"; else set_delay 10000; fi \
-      >&"${SETTER[1]}"
+    if [[ "$state" == running ]]; then
+      state=paused
+      set_delay 10000 >&"${SETTER[1]}"
+    else
+      state=running
+      set_delay "$running_delay" >&"${SETTER[1]}"
+    fi
     now="$(date +%s%6N)"
   done
   echo "$now end" >>"$WORK/windows"
