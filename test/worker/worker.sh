@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cleanup background worker on a live cluster: it deletes the expired entries on its interval,
-# follows a reload, runs as psycache.cleanup_role, never waits for a writer, survives DROP
+# follows a reload (one that turns it off ends the pass in progress), runs as
+# psycache.cleanup_role, never waits for a writer, survives DROP
 # EXTENSION and DROP DATABASE, logs what it skips once, and shows its runs in psycache_stats().
 # It changes the psycache.* settings with ALTER SYSTEM and puts them back as it found them.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
