@@ -41,7 +41,8 @@ bool ListsCleanupDatabase(const char* database) {
   if (SplitIdentifierString(copy, ',', &names)) {
     ListCell* cell = nullptr;
     foreach (cell, names) {
-      if (strcmp(static_cast<const char*>(lfirst(cell)), database) == 0) listed = true;
+      listed = strcmp(static_cast<const char*>(lfirst(cell)), database) == 0;
+      if (listed) break;
     }
   }
   list_free(names);
